@@ -1,0 +1,1 @@
+"""OpenLIC training encoder: the float model, training, export and encoding."""

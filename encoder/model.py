@@ -1,0 +1,202 @@
+"""The OpenLIC float model (informative Annex E of the WD).
+
+The model is a mean-scale hyperprior codec with gain units for variable rate:
+
+* analysis ``g_a``: four 5x5 stride-2 convolutions with GDN, picture -> latent ``y``
+  (``M`` channels at 1/16 resolution). Encoder only: not normative.
+* hyper-analysis ``h_a``: ``y`` -> hyper-latent ``z`` (``MZ`` channels at 1/64).
+  Encoder only.
+* hyper-synthesis ``h_s``: ``z_hat`` -> per-element mean and log-scale of ``y``.
+  Normative (clause 8.3): run in integers by the decoder.
+* synthesis ``g_s``: ``y_hat`` -> picture. Normative (clause 8.5).
+
+Both normative networks are chains of *sub-pixel convolution* layers: a KxK
+convolution (stride 1, zero padding) whose ``4*C`` outputs are rearranged into ``C``
+channels at twice the resolution by depth-to-space, then a ReLU (absent on the last
+layer). That shape maps one to one onto the integer layers of clause 8.6.
+
+Variable rate (Cui et al., CVPR 2021): ``K`` anchor gain vectors ``g_k`` scale ``y``
+per channel before quantisation, and inverse gains ``ig_k`` rescale ``y_hat`` before
+synthesis. The hyperprior predicts the distribution of the *ungained* latent, so the
+gained distribution is ``N(g*mu, g*sigma)``: the hyper branch is independent of the
+quality and the quality shifts the scale index by ``log(g)`` (clause 8.4).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+SCALE_MIN = 0.11
+"""Smallest Gaussian scale of the entropy tables (Annex B)."""
+SCALE_MAX = 256.0
+"""Largest Gaussian scale of the entropy tables (Annex B)."""
+LIKELIHOOD_BOUND = 1e-9
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Widths of the model; the normative ones are written to the parameter file."""
+
+    n_analysis: int = 96
+    m_latent: int = 128
+    mz_hyper: int = 64
+    n_hyper: int = 96
+    synthesis_widths: tuple[int, ...] = (96, 96, 64)
+    """Output channels of the synthesis layers before the final 3-channel layer."""
+    lambdas: tuple[float, ...] = (0.0008, 0.0019, 0.0045, 0.011, 0.026, 0.062, 0.15)
+    """Rate-distortion trade-offs of the gain anchors, on MSE in 0..255 units."""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @staticmethod
+    def from_dict(d: dict) -> ModelConfig:
+        return ModelConfig(
+            **{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+        )
+
+
+class GDN(nn.Module):
+    """Generalised divisive normalisation (Balle et al. 2016), analysis side only."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.beta = nn.Parameter(torch.ones(channels))
+        self.gamma = nn.Parameter(0.1 * torch.eye(channels).view(channels, channels, 1, 1))
+
+    def forward(self, x: Tensor) -> Tensor:
+        beta = self.beta.abs() + 1e-6
+        gamma = self.gamma.abs()
+        norm = F.conv2d(x * x, gamma, beta)
+        return x * torch.rsqrt(norm)
+
+
+class SubPixelConv(nn.Module):
+    """KxK convolution to ``4*c_out`` channels, then depth-to-space by 2."""
+
+    def __init__(self, c_in: int, c_out: int, kernel: int = 3) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(c_in, 4 * c_out, kernel, padding=kernel // 2)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.pixel_shuffle(self.conv(x), 2)
+
+
+def _subpixel_chain(widths: list[int]) -> nn.ModuleList:
+    return nn.ModuleList(SubPixelConv(a, b) for a, b in zip(widths[:-1], widths[1:]))
+
+
+def run_chain(layers: nn.ModuleList, x: Tensor) -> Tensor:
+    """ReLU between layers, none after the last: the layout of clause 8.6."""
+    for i, layer in enumerate(layers):
+        x = layer(x)
+        if i < len(layers) - 1:
+            x = F.relu(x)
+    return x
+
+
+def gaussian_likelihood(residual: Tensor, scale: Tensor) -> Tensor:
+    """Probability mass of the unit bin around ``residual`` under N(0, scale)."""
+    v = residual.abs()
+    s = scale.clamp(SCALE_MIN, SCALE_MAX)
+    upper = 0.5 * torch.erfc((v - 0.5) / (s * math.sqrt(2.0)))
+    lower = 0.5 * torch.erfc((v + 0.5) / (s * math.sqrt(2.0)))
+    return (upper - lower).clamp_min(LIKELIHOOD_BOUND)
+
+
+def round_ste(x: Tensor) -> Tensor:
+    """Rounding with a straight-through gradient."""
+    return x + (torch.round(x) - x).detach()
+
+
+class OpenLICModel(nn.Module):
+    """Float model; :func:`encoder.export` turns its decoder side into integers."""
+
+    def __init__(self, cfg: ModelConfig | None = None) -> None:
+        super().__init__()
+        self.cfg = cfg = cfg or ModelConfig()
+        n, m = cfg.n_analysis, cfg.m_latent
+        layers: list[nn.Module] = []
+        for i, (a, b) in enumerate(zip((3, n, n, n), (n, n, n, m))):
+            layers.append(nn.Conv2d(a, b, 5, stride=2, padding=2))
+            if i < 3:
+                layers.append(GDN(b))
+        self.g_a = nn.Sequential(*layers)
+        self.h_a = nn.Sequential(
+            nn.Conv2d(m, cfg.n_hyper, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(cfg.n_hyper, cfg.n_hyper, 5, stride=2, padding=2),
+            nn.ReLU(),
+            nn.Conv2d(cfg.n_hyper, cfg.mz_hyper, 5, stride=2, padding=2),
+        )
+        # h_s: two upsampling layers to 1/16, then a plain 3x3 convolution to
+        # (mean, log-scale) for every latent channel.
+        self.h_s = _subpixel_chain([cfg.mz_hyper, cfg.n_hyper, cfg.n_hyper])
+        self.h_s_out = nn.Conv2d(cfg.n_hyper, 2 * m, 3, padding=1)
+        self.g_s = _subpixel_chain([m, *cfg.synthesis_widths, 3])
+        k = len(cfg.lambdas)
+        self.log_gain = nn.Parameter(torch.zeros(k, m))
+        self.log_inv_gain = nn.Parameter(torch.zeros(k, m))
+        # Higher trade-offs start with finer quantisation, so the anchors begin apart.
+        with torch.no_grad():
+            base = torch.log(torch.tensor(cfg.lambdas) / cfg.lambdas[k // 2]) / 2.5
+            self.log_gain.copy_(base[:, None].expand(k, m))
+            self.log_inv_gain.copy_(-base[:, None].expand(k, m))
+        self.log_z_scale = nn.Parameter(torch.zeros(cfg.mz_hyper))
+
+    # -- pieces shared by training, export and encoding ---------------------------
+    def hyper_synthesis(self, z_hat: Tensor) -> tuple[Tensor, Tensor]:
+        """Mean and log-scale (natural log) of the ungained latent."""
+        h = F.relu(run_chain(self.h_s, z_hat))
+        out = self.h_s_out(h)
+        mean, log_scale = out.chunk(2, dim=1)
+        return mean, log_scale
+
+    def gains(self, k: Tensor) -> tuple[Tensor, Tensor]:
+        """Per-sample gain and inverse gain vectors, shaped (B, M, 1, 1)."""
+        return (
+            self.log_gain[k].exp()[:, :, None, None],
+            self.log_inv_gain[k].exp()[:, :, None, None],
+        )
+
+    def forward(self, x: Tensor, k: Tensor) -> dict[str, Tensor]:
+        """Training forward pass with the mixed quantisation surrogate.
+
+        ``x`` is in [0, 1]; ``k`` holds one anchor index per sample. Rates use additive
+        uniform noise, the synthesis sees rounded latents with straight-through
+        gradients (Minnen and Singh, ICIP 2020), as the decoder does.
+        """
+        y = self.g_a(x)
+        z = self.h_a(y)
+        noise_z = torch.rand_like(z) - 0.5
+        z_scale = self.log_z_scale.exp()[None, :, None, None]
+        lik_z = gaussian_likelihood(z + noise_z, z_scale.expand_as(z))
+        z_hat = round_ste(z)
+        mean, log_scale = self.hyper_synthesis(z_hat)
+        mean = mean[..., : y.shape[2], : y.shape[3]]
+        scale = log_scale[..., : y.shape[2], : y.shape[3]].exp()
+        gain, inv_gain = self.gains(k)
+        yg, mg = y * gain, mean * gain
+        lik_y = gaussian_likelihood(yg - mg + torch.rand_like(yg) - 0.5, scale * gain)
+        y_hat = (round_ste(yg - mg) + mg) * inv_gain
+        x_hat = run_chain(self.g_s, y_hat)
+        return {"x_hat": x_hat, "lik_y": lik_y, "lik_z": lik_z}
+
+
+def rate_distortion_loss(
+    out: dict[str, Tensor], x: Tensor, lam: Tensor
+) -> dict[str, Tensor]:
+    """Per-sample ``bpp + lambda * 255^2 * MSE``, averaged over the batch."""
+    b, _, h, w = x.shape
+    pixels = h * w
+    bits_y = -torch.log2(out["lik_y"]).reshape(b, -1).sum(1)
+    bits_z = -torch.log2(out["lik_z"]).reshape(b, -1).sum(1)
+    bpp = (bits_y + bits_z) / pixels
+    mse = (out["x_hat"] - x).pow(2).reshape(b, -1).mean(1)
+    loss = bpp + lam * (255.0**2) * mse
+    return {"loss": loss.mean(), "bpp": bpp.mean(), "mse": mse.mean()}

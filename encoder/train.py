@@ -1,0 +1,195 @@
+"""Training of the OpenLIC model (``openlic train`` / ``python -m encoder.train``).
+
+One run trains every rate: each sample of a batch draws one of the gain anchors and
+its rate-distortion trade-off. Runs on CPU or CUDA; under ``torchrun`` it trains with
+DistributedDataParallel (gloo on CPU, NCCL on CUDA), each process drawing its own
+crops.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from encoder.data import bank_key, build_patch_bank, find_images, random_crops
+from PIL import Image
+
+from encoder.model import (
+    ModelConfig,
+    OpenLICModel,
+    gaussian_likelihood,
+    rate_distortion_loss,
+    run_chain,
+)
+
+
+def pad_to(x: torch.Tensor, multiple: int = 64) -> torch.Tensor:
+    """Replicate the last row and column up to a multiple of ``multiple``."""
+    h, w = x.shape[-2:]
+    ph, pw = -h % multiple, -w % multiple
+    return F.pad(x, (0, pw, 0, ph), mode="replicate") if ph or pw else x
+
+
+@torch.no_grad()
+def evaluate(model: OpenLICModel, images: list[np.ndarray], anchors: list[int]) -> dict:
+    """Estimated bpp (from likelihoods of rounded latents) and PSNR per anchor."""
+    model.eval()
+    res = {}
+    for k in anchors:
+        bpps, psnrs = [], []
+        for img in images:
+            x = torch.from_numpy(img).permute(2, 0, 1)[None].float() / 255.0
+            h, w = x.shape[-2:]
+            xp = pad_to(x)
+            y = model.g_a(xp)
+            z = torch.round(model.h_a(y))
+            zs = model.log_z_scale.exp()[None, :, None, None].expand_as(z)
+            bits = -torch.log2(gaussian_likelihood(z, zs)).sum()
+            mean, log_scale = model.hyper_synthesis(z)
+            mean = mean[..., : y.shape[2], : y.shape[3]]
+            scale = log_scale[..., : y.shape[2], : y.shape[3]].exp()
+            gain, inv_gain = model.gains(torch.tensor([k]))
+            r = torch.round(y * gain - mean * gain)
+            bits += -torch.log2(gaussian_likelihood(r, scale * gain)).sum()
+            x_hat = run_chain(model.g_s, (r + mean * gain) * inv_gain)
+            x_hat = x_hat[..., :h, :w].clamp(0, 1)
+            mse = F.mse_loss(torch.round(x_hat * 255), torch.round(x * 255)).item()
+            bpps.append(bits.item() / (h * w))
+            psnrs.append(10 * math.log10(255**2 / max(mse, 1e-10)))
+        res[k] = {"bpp": float(np.mean(bpps)), "psnr": float(np.mean(psnrs))}
+    model.train()
+    return res
+
+
+def _save(path: Path, state: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    tmp.replace(path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="openlic train", description=__doc__)
+    ap.add_argument("--data", nargs="+", required=True, help="folders of training images")
+    ap.add_argument("--val", nargs="*", default=[], help="validation images (excluded)")
+    ap.add_argument("--out", type=Path, default=Path("runs/openlic"), help="run folder")
+    ap.add_argument("--bank-dir", type=Path, default=None, help="where patch banks live")
+    ap.add_argument("--resume", type=Path, default=None, help="checkpoint to resume")
+    ap.add_argument("--init", type=Path, default=None, help="weights to start from")
+    ap.add_argument("--steps", type=int, default=200_000)
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--crop", type=int, default=128)
+    ap.add_argument("--lr", type=float, default=3e-4)
+    ap.add_argument("--warmup", type=int, default=500)
+    ap.add_argument("--clip", type=float, default=1.0, help="gradient-norm clip")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--eval-every", type=int, default=2000)
+    ap.add_argument("--ckpt-minutes", type=float, default=10.0)
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--no-progress", action="store_true")
+    args = ap.parse_args(argv)
+
+    distributed = "WORLD_SIZE" in os.environ and int(os.environ["WORLD_SIZE"]) > 1
+    rank = 0
+    device = torch.device(args.device)
+    if distributed:
+        backend = "nccl" if device.type == "cuda" else "gloo"
+        dist.init_process_group(backend)
+        rank = dist.get_rank()
+        if device.type == "cuda":
+            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+            torch.cuda.set_device(device)
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng([args.seed, rank])
+
+    val_paths = [Path(p).resolve() for p in args.val]
+    images = [p for p in find_images(args.data) if p.resolve() not in val_paths]
+    bank_dir = args.bank_dir or args.out / "bank"
+    bank_path = bank_dir / f"bank-{bank_key(images, args.seed)}.npy"
+    if not bank_path.exists():
+        if rank == 0:
+            build_patch_bank(images, bank_path, seed=args.seed, progress=not args.no_progress)
+        if distributed:
+            dist.barrier()
+    bank = np.load(bank_path, mmap_mode="r")
+    val_imgs = [np.asarray(Image.open(p).convert("RGB")) for p in val_paths]
+
+    cfg = ModelConfig()
+    step = 0
+    state = None
+    if args.resume:
+        state = torch.load(args.resume, map_location="cpu", weights_only=False)
+        cfg = ModelConfig.from_dict(state["config"])
+    model = OpenLICModel(cfg).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    if state is not None:
+        model.load_state_dict(state["model"])
+        if "optimizer" in state:
+            opt.load_state_dict(state["optimizer"])
+        step = state["step"]
+    elif args.init:
+        model.load_state_dict(torch.load(args.init, map_location="cpu")["model"])
+    net = (
+        torch.nn.parallel.DistributedDataParallel(model) if distributed else model
+    )
+    lambdas = torch.tensor(cfg.lambdas, device=device)
+    log_path = args.out / "log.jsonl"
+    args.out.mkdir(parents=True, exist_ok=True)
+    batches = random_crops(bank, args.crop, args.batch, rng)
+    last_ckpt = time.monotonic()
+    bar = tqdm(
+        total=args.steps, initial=step, disable=args.no_progress or rank != 0, desc="train"
+    )
+    avg: dict[str, float] = {}
+    while step < args.steps:
+        lr = args.lr * min(1.0, (step + 1) / args.warmup) if state is None else args.lr
+        for g in opt.param_groups:
+            g["lr"] = lr
+        x = torch.from_numpy(next(batches)).to(device)
+        k = torch.from_numpy(rng.integers(0, len(cfg.lambdas), x.shape[0])).to(device)
+        out = net(x, k)
+        losses = rate_distortion_loss(out, x, lambdas[k])
+        opt.zero_grad(set_to_none=True)
+        losses["loss"].backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
+        opt.step()
+        step += 1
+        for key, v in losses.items():
+            avg[key] = 0.98 * avg.get(key, v.item()) + 0.02 * v.item()
+        bar.update(1)
+        if step % 50 == 0:
+            bar.set_postfix(loss=f"{avg['loss']:.3f}", bpp=f"{avg['bpp']:.3f}")
+        if rank != 0:
+            continue
+        record: dict = {}
+        if step % args.eval_every == 0 and val_imgs:
+            record["val"] = evaluate(model, val_imgs, [0, len(cfg.lambdas) // 2, len(cfg.lambdas) - 1])
+        if step % 200 == 0 or record:
+            record.update(step=step, time=time.time(), lr=lr, **avg)
+            with log_path.open("a") as f:
+                f.write(json.dumps(record) + "\n")
+        if time.monotonic() - last_ckpt > args.ckpt_minutes * 60 or step == args.steps:
+            _save(
+                args.out / "last.pt",
+                {"config": cfg.to_dict(), "model": model.state_dict(),
+                 "optimizer": opt.state_dict(), "step": step},
+            )
+            last_ckpt = time.monotonic()
+    bar.close()
+    if distributed:
+        dist.destroy_process_group()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
