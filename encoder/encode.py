@@ -1,0 +1,235 @@
+"""Encoding pictures into OpenLIC codestreams (informative Annex E.3).
+
+The analysis transforms run in floating point (they are not normative); everything
+the decoder recomputes (hyper synthesis, table indices, means, reconstruction) is
+computed with refdec's own integer functions, so the decoder's output is known to the
+encoder exactly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from encoder.model import ModelConfig, OpenLICModel
+from encoder.rans import encode as rans_encode
+from encoder.writer import write_codestream
+from refdec.codestream import PictureHeader
+from refdec.hyper import hyper_symbol_tables, hyper_synthesis
+from refdec.latent import reconstruct_latent, scale_indices, tile_grid
+from refdec.levels import smallest_level
+from refdec.output import to_samples
+from refdec.params import DATA_DIR as PARAMS_DIR
+from refdec.params import ParameterSet, load_parameter_set
+from refdec.synthesis import synthesis
+
+MODEL_DIR = Path(__file__).parent / "data"
+DEFAULT_MODEL = "openlic-1"
+DEFAULT_QUALITY = 160
+DEFAULT_TILE_LOG2 = 4
+DEFAULT_GROUPS = 4
+RESIDUAL_LIMIT = 30000
+"""Largest residual magnitude the encoder writes (within the escape range of WD 8.2)."""
+
+
+@dataclass(frozen=True)
+class Codec:
+    """A float model and the parameter set exported from it."""
+
+    model: OpenLICModel
+    params: ParameterSet
+    params_sha256: bytes
+
+
+@cache
+def load_codec(name: str = DEFAULT_MODEL) -> Codec:
+    """The shipped model ``name``: encoder weights and the parameter set they match."""
+    data = (PARAMS_DIR / f"{name}.olp").read_bytes()
+    state = torch.load(MODEL_DIR / f"{name}.pt", map_location="cpu", weights_only=False)
+    sha = hashlib.sha256(data).digest()
+    if state.get("params_sha256") != sha.hex():
+        raise RuntimeError(f"encoder weights {name}.pt do not match {name}.olp")
+    model = OpenLICModel(ModelConfig.from_dict(state["config"]))
+    model.load_state_dict({k: v.float() for k, v in state["model"].items()}, strict=False)
+    return Codec(model.eval(), load_parameter_set(data), sha)
+
+
+@dataclass
+class Analysis:
+    """Quality-independent part of an encoding."""
+
+    height: int
+    width: int
+    y: np.ndarray
+    """Float latent (M, Hy, Wy), ungained."""
+    z_hat: np.ndarray
+    """int32 (MZ, Hz, Wz)."""
+    mean_fp: np.ndarray
+    ls_fp: np.ndarray
+
+
+@torch.no_grad()
+def analyse(codec: Codec, image: np.ndarray, bit_depth: int) -> Analysis:
+    """Run the analysis transforms and the (integer) hyper synthesis."""
+    h, w = image.shape[:2]
+    x = torch.from_numpy(image.astype(np.float32) / ((1 << bit_depth) - 1))
+    x = x.permute(2, 0, 1)[None]
+    x = F.pad(x, (0, -w % 64, 0, -h % 64), mode="replicate")
+    hy, wy = math.ceil(h / 16), math.ceil(w / 16)
+    hz, wz = math.ceil(hy / 4), math.ceil(wy / 4)
+    model = codec.model
+    y = model.g_a(x)
+    lim = codec.params.hyper_in_max
+    z_hat = torch.round(model.h_a(y)).clamp(-lim, lim)[0, :, :hz, :wz]
+    z_hat = z_hat.numpy().astype(np.int32)
+    mean_fp, ls_fp = hyper_synthesis(z_hat, codec.params, hy, wy)
+    return Analysis(h, w, y[0, :, :hy, :wy].double().numpy(), z_hat, mean_fp, ls_fp)
+
+
+def quantise(a: Analysis, quality: int, params: ParameterSet) -> tuple[np.ndarray, np.ndarray]:
+    """Residuals ``r = round(y * g - mu_g)`` and their table indices (WD 8.4, 8.5)."""
+    g = params.gain_mean[quality].astype(np.int64)[:, None, None]
+    mu_g = (a.mean_fp.astype(np.int64) * g + (1 << (params.fg - 1))) >> params.fg
+    gain = g / 2.0**params.fg
+    r = np.round(a.y * gain - mu_g / 2.0**params.f_mu)
+    r = np.clip(r, -RESIDUAL_LIMIT, RESIDUAL_LIMIT).astype(np.int32)
+    return r, scale_indices(a.ls_fp, quality, params)
+
+
+def entropy_code(
+    a: Analysis, r: np.ndarray, idx: np.ndarray, params: ParameterSet,
+    tile_log2: int, groups: int,
+) -> tuple[bytes, list[list[bytes]]]:
+    """The ZS stream and, per channel group, the tile streams (WD 8.2 order)."""
+    hz, wz = a.z_hat.shape[1:]
+    z_stream = rans_encode(a.z_hat.ravel(), hyper_symbol_tables(params, hz, wz))
+    per_group = params.m // groups
+    tiles = tile_grid(r.shape[1], r.shape[2], 1 << tile_log2)
+    group_tiles = []
+    for g in range(groups):
+        c0, c1 = g * per_group, (g + 1) * per_group
+        streams = []
+        for y0, y1, x0, x1 in tiles:
+            values = np.ascontiguousarray(r[c0:c1, y0:y1, x0:x1]).ravel()
+            tables = np.ascontiguousarray(idx[c0:c1, y0:y1, x0:x1]).ravel()
+            streams.append(rans_encode(values, tables))
+        group_tiles.append(streams)
+    return z_stream, group_tiles
+
+
+def reconstruct(a: Analysis, r: np.ndarray, quality: int, params: ParameterSet,
+                bit_depth: int) -> np.ndarray:
+    """The samples a conforming decoder outputs for this encoding."""
+    y_in = reconstruct_latent(r, a.mean_fp, quality, params)
+    x_fp = synthesis(y_in, list(params.gs), band_rows=8)
+    return to_samples(x_fp, params.f_out, bit_depth, a.width, a.height)
+
+
+def _codestream(codec: Codec, a: Analysis, quality: int, bit_depth: int,
+                tile_log2: int, groups: int) -> tuple[bytes, np.ndarray]:
+    r, idx = quantise(a, quality, codec.params)
+    z_stream, group_tiles = entropy_code(a, r, idx, codec.params, tile_log2, groups)
+    header = PictureHeader(
+        version_major=1,
+        version_minor=0,
+        profile_idc=1,
+        level_idc=smallest_level(a.width, a.height),
+        width_minus1=a.width - 1,
+        height_minus1=a.height - 1,
+        bit_depth=bit_depth,
+        colour_primaries=1,
+        transfer_characteristics=13,
+        matrix_coefficients=0,
+        quality=quality,
+        tile_size_log2=tile_log2,
+        num_channel_groups=groups,
+        reserved=0,
+        parameter_set_hash=codec.params_sha256,
+    )
+    return write_codestream(header, z_stream, group_tiles), r
+
+
+@dataclass
+class Encoded:
+    data: bytes
+    quality: int
+    residuals: np.ndarray
+    analysis: Analysis
+
+
+def encode_detailed(
+    image: np.ndarray,
+    *,
+    bit_depth: int = 8,
+    quality: int | None = None,
+    bpp: float | None = None,
+    tile_size_log2: int = DEFAULT_TILE_LOG2,
+    channel_groups: int = DEFAULT_GROUPS,
+    codec: Codec | None = None,
+) -> Encoded:
+    """Encode an (H, W, 3) picture; see :func:`encode`."""
+    codec = codec or load_codec()
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"expected an (H, W, 3) picture, got shape {image.shape}")
+    if bit_depth not in (8, 10):
+        raise ValueError(f"bit depth must be 8 or 10, got {bit_depth}")
+    if quality is not None and bpp is not None:
+        raise ValueError("give either quality or bpp, not both")
+    a = analyse(codec, image, bit_depth)
+
+    def at(q: int) -> tuple[bytes, np.ndarray]:
+        return _codestream(codec, a, q, bit_depth, tile_size_log2, channel_groups)
+
+    if bpp is None:
+        q = DEFAULT_QUALITY if quality is None else quality
+        if not 0 <= q < codec.params.num_qualities:
+            raise ValueError(f"quality must lie in 0..{codec.params.num_qualities - 1}")
+        data, r = at(q)
+        return Encoded(data, q, r, a)
+    q, (data, r) = search_quality(at, bpp * a.width * a.height / 8, codec.params.num_qualities)
+    return Encoded(data, q, r, a)
+
+
+def search_quality(at, target_bytes: float, num_qualities: int):  # noqa: ANN001
+    """Quality whose codestream size is nearest to ``target_bytes`` (bisection).
+
+    Sizes grow with the quality index; the search brackets the target and returns the
+    closer of the two neighbours.
+    """
+    lo, hi = 0, num_qualities - 1
+    cache_: dict[int, tuple[bytes, np.ndarray]] = {}
+
+    def size(q: int) -> int:
+        if q not in cache_:
+            cache_[q] = at(q)
+        return len(cache_[q][0])
+
+    if size(lo) >= target_bytes:
+        return lo, cache_[lo]
+    if size(hi) <= target_bytes:
+        return hi, cache_[hi]
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if size(mid) <= target_bytes:
+            lo = mid
+        else:
+            hi = mid
+    best = min((lo, hi), key=lambda q: abs(size(q) - target_bytes))
+    return best, cache_[best]
+
+
+def encode(image: np.ndarray, **kwargs) -> bytes:  # noqa: ANN003
+    """Encode an (H, W, 3) uint8 or uint16 picture to an OpenLIC codestream.
+
+    ``bit_depth`` (8 or 10) gives the range of the samples; ``quality`` (0..255) sets
+    the quality index directly, ``bpp`` searches the quality whose file, headers
+    included, is closest to that many bits per pixel.
+    """
+    return encode_detailed(image, **kwargs).data

@@ -1,0 +1,458 @@
+"""The ``openlic`` command.
+
+Subcommands::
+
+    openlic encode IN.png OUT.olic [--quality Q | --bpp B] [--params FILE]
+    openlic decode IN.olic OUT.png [--max-bytes N] [--params FILE]
+    openlic info IN.olic [--json]
+    openlic train ...            (the training loop of encoder.train)
+
+Exit codes (also in ``openlic --help``):
+
+* 0: success;
+* 1: usage error, I/O error, or a component that is not installed (PyTorch for
+  ``encode`` and ``train``);
+* 2: the codestream is invalid or corrupt (the message names the WD clause);
+* 3: internal error, that is a bug in OpenLIC: the traceback is printed.
+
+Every error of kind 1 or 2 is reported as one line ``openlic: error: ...`` on
+standard error, without a traceback. Output files are written atomically: a failed
+run leaves no partial file and does not touch an existing one.
+
+The reference decoder does not need PyTorch: :mod:`encoder` is imported only by
+``encode`` and ``train``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import inspect
+import json
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from openlic import __version__
+from openlic.atomic import atomic_path, atomic_write
+
+EXIT_OK = 0
+EXIT_USAGE = 1
+EXIT_INVALID = 2
+EXIT_INTERNAL = 3
+
+EXIT_CODES_HELP = """\
+exit codes:
+  0  success
+  1  usage or I/O error, or a needed component is not installed
+  2  invalid or corrupt codestream
+  3  internal error (a bug; the traceback is printed)
+"""
+
+
+class CliError(Exception):
+    """An error reported as one line, with an exit code."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with exit code 1 and a one-line message on usage errors."""
+
+    def error(self, message: str) -> NoReturn:
+        raise CliError(f"{message} (see '{self.prog} --help')", EXIT_USAGE)
+
+
+# -- access to the codec components ---------------------------------------------------
+
+
+def _require_torch() -> None:
+    """Raise a :class:`CliError` if PyTorch cannot be imported (encode and train)."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise CliError(
+            "this command needs PyTorch, which is not installed; "
+            "install the 'train' extra: pip install 'openlic[train]'"
+        ) from None
+
+
+def _require(module: str, attr: str) -> Callable[..., Any]:
+    """``module.attr``, or a :class:`CliError` that says what is missing."""
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as e:
+        if (e.name or "").split(".")[0] == "torch":
+            _require_torch()
+        raise CliError(f"cannot import {module}: {e}") from None
+    except ImportError as e:
+        raise CliError(f"cannot import {module}: {e}") from None
+    fn = getattr(mod, attr, None)
+    if fn is None:
+        raise CliError(f"{module}.{attr} is not available in this version of OpenLIC")
+    return fn
+
+
+def _accepts(fn: Callable[..., Any], name: str) -> bool:
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return True
+    return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+def _read_bytes(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as e:
+        raise CliError(f"cannot read '{path}': {e.strerror or e}") from None
+
+
+def _existing_file(path: str | None, what: str) -> None:
+    if path is not None and not Path(path).is_file():
+        raise CliError(f"{what} '{path}' does not exist or is not a file")
+
+
+def _field(obj: Any, name: str, default: Any = None) -> Any:
+    """A header field, whether the header is a mapping or an object."""
+    if isinstance(obj, dict):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
+# -- subcommands -----------------------------------------------------------------------
+
+
+def encode_file(
+    src: str,
+    dst: str,
+    *,
+    quality: int | None = None,
+    bpp: float | None = None,
+    params: str | None = None,
+) -> tuple[bytes, Any, int]:
+    """Encode the picture file ``src`` to the codestream file ``dst``.
+
+    Returns the codestream, the picture array and its bit depth.
+    """
+    _existing_file(src, "input picture")
+    _existing_file(params, "parameter set")
+    _require_torch()
+    read_image = _require("encoder", "read_image")
+    encode = _require("encoder", "encode")
+    kwargs: dict[str, Any] = {}
+    if quality is not None:
+        kwargs["quality"] = quality
+    if bpp is not None:
+        kwargs["bpp"] = bpp
+    if params is not None:
+        if not _accepts(encode, "params_path"):
+            raise CliError("this version of the encoder does not support --params")
+        kwargs["params_path"] = params
+    try:
+        image, bit_depth = read_image(src)
+    except (OSError, ValueError) as e:
+        raise CliError(f"cannot read picture '{src}': {e}") from None
+    try:
+        data = encode(image, bit_depth=bit_depth, **kwargs)
+    except ValueError as e:
+        raise CliError(f"cannot encode '{src}': {e}") from None
+    _write_bytes(dst, data)
+    return data, image, bit_depth
+
+
+def decode_file(
+    src: str,
+    dst: str,
+    *,
+    max_bytes: int | None = None,
+    params: str | None = None,
+) -> Any:
+    """Decode the codestream file ``src`` to the PNG file ``dst``; return the picture."""
+    _existing_file(params, "parameter set")
+    data = _read_bytes(src)
+    decode = _require("refdec", "decode")
+    write_png = _require("refdec", "write_png")
+    kwargs: dict[str, Any] = {}
+    if max_bytes is not None:
+        kwargs["max_bytes"] = max_bytes
+    if params is not None:
+        kwargs["params_path"] = params
+    picture = decode(data, **kwargs)
+    _write_with(dst, lambda tmp: write_png(picture, tmp))
+    return picture
+
+
+def _write_bytes(dst: str, data: bytes) -> None:
+    try:
+        atomic_write(dst, data)
+    except OSError as e:
+        raise CliError(f"cannot write '{dst}': {e.strerror or e}") from None
+
+
+def _write_with(dst: str, writer: Callable[[Path], Any]) -> None:
+    """Call ``writer(tmp)`` and move ``tmp`` to ``dst`` once it has succeeded."""
+    try:
+        with atomic_path(dst) as tmp:
+            writer(tmp)
+    except OSError as e:
+        raise CliError(f"cannot write '{dst}': {e.strerror or e}") from None
+
+
+def _cmd_encode(args: argparse.Namespace) -> int:
+    data, image, bit_depth = encode_file(
+        args.input, args.output, quality=args.quality, bpp=args.bpp, params=args.params
+    )
+    if not args.quiet:
+        h, w = image.shape[:2]
+        print(
+            f"{args.output}: {len(data)} bytes, {8 * len(data) / (w * h):.4f} bpp "
+            f"({w}x{h}, {bit_depth} bits)"
+        )
+    return EXIT_OK
+
+
+def _cmd_decode(args: argparse.Namespace) -> int:
+    picture = decode_file(args.input, args.output, max_bytes=args.max_bytes, params=args.params)
+    if not args.quiet:
+        h, w = picture.samples.shape[:2]
+        print(f"{args.output}: {w}x{h}, {picture.bit_depth} bits")
+    return EXIT_OK
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, (bytes, bytearray)):
+        return obj.hex()
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    if hasattr(obj, "__dict__"):
+        return vars(obj)
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
+def format_info(info: dict[str, Any]) -> str:
+    """Human-readable form of :func:`refdec.info`'s dictionary."""
+    lines: list[str] = []
+    for key, value in info.items():
+        if isinstance(value, dict):
+            lines.append(f"{key}:")
+            width = max((len(str(k)) for k in value), default=0)
+            for k, v in value.items():
+                lines.append(f"  {str(k):<{width}}  {_plain(v)}")
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            lines.append(f"{key}: {len(value)}")
+            cols: list[str] = []
+            for row in value:
+                cols += [c for c in row if c not in cols]
+            cells = [[_plain(row.get(c, "")) for c in cols] for row in value]
+            widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(cols)]
+            lines.append("  " + "  ".join(c.ljust(wd) for c, wd in zip(cols, widths)).rstrip())
+            for r in cells:
+                lines.append("  " + "  ".join(x.ljust(wd) for x, wd in zip(r, widths)).rstrip())
+        else:
+            lines.append(f"{key}: {_plain(value)}")
+    return "\n".join(lines)
+
+
+def _plain(v: Any) -> str:
+    if isinstance(v, (bytes, bytearray)):
+        return v.hex()
+    if isinstance(v, (list, tuple)):
+        return " ".join(_plain(x) for x in v)
+    if isinstance(v, dict):
+        return json.dumps(v, default=_jsonable)
+    return str(v)
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    data = _read_bytes(args.input)
+    info = _require("refdec", "info")(data)
+    if args.json:
+        print(json.dumps(info, indent=2, default=_jsonable))
+    else:
+        print(format_info(info))
+    return EXIT_OK
+
+
+def _cmd_train(argv: list[str]) -> int:
+    _require_torch()
+    train_main = _require("encoder.train", "main")
+    try:
+        return int(train_main(argv) or 0)
+    except SystemExit as e:
+        # argparse in encoder.train exits with 2 on usage errors: that is our code 1.
+        if e.code in (None, 0):
+            return EXIT_OK
+        return EXIT_USAGE if e.code == 2 or not isinstance(e.code, int) else e.code
+
+
+# -- argument parsing ----------------------------------------------------------------
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text}")
+    return v
+
+
+def _nonnegative_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {text}")
+    return v
+
+
+def _positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not v > 0 or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number: {text}")
+    return v
+
+
+def build_parser() -> argparse.ArgumentParser:
+    fmt = argparse.RawDescriptionHelpFormatter
+    p = _Parser(
+        prog="openlic",
+        description="OpenLIC learned image codec: encoder, reference decoder and tools.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=fmt,
+    )
+    p.add_argument("--version", action="version", version=f"openlic {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    e = sub.add_parser(
+        "encode",
+        help="encode a PNG picture into an OpenLIC codestream (needs PyTorch)",
+        description="Encode a PNG picture (RGB or grey, 8 or 16 bits per sample) into an "
+        "OpenLIC codestream with the training encoder. Needs the 'train' extra (PyTorch).",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=fmt,
+    )
+    e.add_argument("input", metavar="IN", help="input picture (PNG)")
+    e.add_argument("output", metavar="OUT", help="output codestream (.olic)")
+    rate = e.add_mutually_exclusive_group()
+    rate.add_argument(
+        "--quality",
+        type=_nonnegative_int,
+        metavar="Q",
+        help="quality index 0..Q-1 of the parameter set (higher: more bits); "
+        "default: the encoder's default",
+    )
+    rate.add_argument(
+        "--bpp",
+        type=_positive_float,
+        metavar="B",
+        help="target rate in bits per pixel; the encoder picks the quality",
+    )
+    e.add_argument("--params", metavar="FILE", help="parameter set (.olp); default: shipped")
+    e.add_argument("--quiet", action="store_true", help="print nothing on success")
+    e.set_defaults(func=_cmd_encode)
+
+    d = sub.add_parser(
+        "decode",
+        help="decode an OpenLIC codestream into a PNG picture with the reference decoder",
+        description="Decode an OpenLIC codestream with the reference decoder (refdec) and "
+        "write the picture as PNG (8 or 16 bits per sample).",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=fmt,
+    )
+    d.add_argument("input", metavar="IN", help="input codestream (.olic)")
+    d.add_argument("output", metavar="OUT", help="output picture (PNG)")
+    d.add_argument(
+        "--max-bytes",
+        type=_positive_int,
+        metavar="N",
+        help="decode only the prefix codestream within the first N bytes (WD 8.1)",
+    )
+    d.add_argument("--params", metavar="FILE", help="parameter set (.olp); default: shipped")
+    d.add_argument("--quiet", action="store_true", help="print nothing on success")
+    d.set_defaults(func=_cmd_decode)
+
+    i = sub.add_parser(
+        "info",
+        help="print the picture header and the segments of a codestream",
+        description="Print the picture header and the list of segments of an OpenLIC "
+        "codestream.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=fmt,
+    )
+    i.add_argument("input", metavar="IN", help="input codestream (.olic)")
+    i.add_argument("--json", action="store_true", help="print JSON instead of text")
+    i.set_defaults(func=_cmd_info)
+
+    # Listed for the help text; main() hands "train ..." to encoder.train unparsed.
+    sub.add_parser(
+        "train",
+        help="train the model (needs PyTorch; 'openlic train --help' for its options)",
+        add_help=False,
+    )
+    return p
+
+
+def _report(message: str) -> None:
+    print(f"openlic: error: {' '.join(str(message).split())}", file=sys.stderr)
+
+
+def _is_decode_error(exc: BaseException) -> bool:
+    errors = sys.modules.get("refdec.errors")
+    return errors is not None and isinstance(exc, errors.DecodeError)
+
+
+def run_guarded(fn: Callable[[], int]) -> int:
+    """Run ``fn`` and turn exceptions into the documented exit codes."""
+    try:
+        return fn()
+    except CliError as e:
+        _report(str(e))
+        return e.code
+    except KeyboardInterrupt:
+        print("openlic: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as e:
+        if _is_decode_error(e):
+            _report(f"invalid codestream: {e}")
+            return EXIT_INVALID
+        traceback.print_exc()
+        _report(f"internal error (please report this bug): {type(e).__name__}: {e}")
+        return EXIT_INTERNAL
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``openlic`` console script; returns the exit code."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+
+    def run() -> int:
+        if args_list[:1] == ["train"]:
+            return _cmd_train(args_list[1:])
+        parser = build_parser()
+        args = parser.parse_args(args_list)
+        if args.command is None:
+            raise CliError(
+                "missing command: choose encode, decode, info or train (see 'openlic --help')"
+            )
+        return args.func(args)
+
+    try:
+        return run_guarded(run)
+    except SystemExit as e:  # --help and --version
+        return e.code if isinstance(e.code, int) else EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

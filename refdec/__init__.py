@@ -1,0 +1,1 @@
+"""OpenLIC reference decoder (normative, integer-exact)."""

@@ -1,0 +1,126 @@
+"""The decoding process (WD 8.1): codestream bytes in, output samples out.
+
+Decoding runs in the order of the WD: parse the segments (clause 5-7) and check the
+level (Annex A) before anything is allocated; find the parameter set the header names
+(Annex C); decode the hyper-latent (8.3.1) and run the hyper synthesis (8.3.2); derive
+every table index (8.4.1) and decode the latent residuals tile by tile (8.4.2); then,
+after parsing is complete, reconstruct the latent (8.5), run the synthesis (8.7) and
+convert to output samples (8.8).
+
+A *prefix* of a codestream (``max_bytes``) decodes to the picture of WD 8.1.2: the
+channel groups whose segments are complete are used, the others have zero residuals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from refdec.codestream import ParsedCodestream, PictureHeader, parse_codestream
+from refdec.entropy import decode_stream, decode_streams
+from refdec.hyper import hyper_symbol_tables, hyper_synthesis
+from refdec.latent import reconstruct_latent, scale_indices, tile_grid
+from refdec.output import to_samples
+from refdec.params import ParameterSet, find_parameter_set
+from refdec.synthesis import synthesis_bands
+
+BAND_ROWS = 8
+"""Latent rows synthesised at a time: bounds the working memory (WD 8.7 note)."""
+
+
+@dataclass
+class Picture:
+    """A decoded picture."""
+
+    samples: np.ndarray
+    """(height, width, 3) uint8 (8-bit) or uint16 (10-bit), channels R, G, B."""
+    bit_depth: int
+    header: PictureHeader
+    groups_decoded: int
+    """Channel groups present (all of them unless the input was a prefix)."""
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def decode_latent(
+    parsed: ParsedCodestream, params: ParameterSet, idx: np.ndarray
+) -> np.ndarray:
+    """WD 8.4.2: the residuals of every channel group present, zero for the others."""
+    hdr = parsed.header
+    m, hy, wy = params.m, hdr.latent_height, hdr.latent_width
+    r = np.zeros((m, hy, wy), np.int32)
+    per_group = m // hdr.num_channel_groups
+    rects = tile_grid(hy, wy, hdr.tile_size)
+    for group in parsed.groups:
+        channels = range(group.index * per_group, (group.index + 1) * per_group)
+        tables = [
+            np.ascontiguousarray(idx[channels.start : channels.stop, y0:y1, x0:x1]).ravel()
+            for y0, y1, x0, x1 in rects
+        ]
+        counts = np.array([len(t) for t in tables], np.int64)
+        values = decode_streams(
+            parsed.data,
+            np.array([off for off, _ in group.tiles], np.int64),
+            np.array([n for _, n in group.tiles], np.int64),
+            np.concatenate(tables),
+            np.concatenate([[0], np.cumsum(counts)]),
+        )
+        start = 0
+        for (y0, y1, x0, x1), n in zip(rects, counts):
+            r[channels.start : channels.stop, y0:y1, x0:x1] = values[start : start + n].reshape(
+                len(channels), y1 - y0, x1 - x0
+            )
+            start += n
+    return r
+
+
+def decode(
+    data: bytes,
+    *,
+    max_bytes: int | None = None,
+    params_path: Path | str | None = None,
+    threads: bool = True,
+) -> Picture:
+    """Decode a codestream (or its first ``max_bytes`` bytes) to a :class:`Picture`.
+
+    Raises only :class:`refdec.errors.DecodeError` (and subclasses) on bad input.
+    """
+    import time
+
+    t0 = time.perf_counter()
+    parsed = parse_codestream(bytes(data), max_bytes=max_bytes)
+    hdr = parsed.header
+    params = find_parameter_set(
+        hdr.parameter_set_hash, Path(params_path) if params_path else None
+    )
+    parsed.check_against(params)
+    t1 = time.perf_counter()
+    hz, wz = hdr.hyper_height, hdr.hyper_width
+    z_hat = decode_stream(
+        parsed.z_stream, hyper_symbol_tables(params, hz, wz), base_offset=parsed.z_offset
+    ).reshape(params.mz, hz, wz)
+    mean_fp, ls_fp = hyper_synthesis(
+        z_hat, params, hdr.latent_height, hdr.latent_width, threads=threads
+    )
+    t2 = time.perf_counter()
+    idx = scale_indices(ls_fp, hdr.quality, params)
+    r = decode_latent(parsed, params, idx)
+    t3 = time.perf_counter()
+    y_in = reconstruct_latent(r, mean_fp, hdr.quality, params)
+    samples = np.empty(
+        (hdr.height, hdr.width, 3), np.uint8 if hdr.bit_depth <= 8 else np.uint16
+    )
+    for row, band in synthesis_bands(y_in, list(params.gs), BAND_ROWS, threads=threads):
+        if row >= hdr.height:
+            break
+        part = to_samples(band, params.f_out, hdr.bit_depth, hdr.width, hdr.height - row)
+        samples[row : row + part.shape[0]] = part
+    t4 = time.perf_counter()
+    return Picture(
+        samples,
+        hdr.bit_depth,
+        hdr,
+        len(parsed.groups),
+        {"parse": t1 - t0, "hyper": t2 - t1, "latent": t3 - t2, "synthesis": t4 - t3},
+    )

@@ -1,0 +1,171 @@
+"""Integer network layers (WD 8.6).
+
+A layer is a KxK convolution with stride 1 and zero padding ``K // 2``, an integer
+bias with the rounding offset folded in, a per-output-channel right shift, an optional
+depth-to-space rearrangement by 2, and a clip::
+
+    acc[o](y, x) = B[o] + sum_{i, ky, kx} W[o][i][ky][kx] * in[i](y + ky - K//2, x + kx - K//2)
+    out[o](y, x) = Clip3(lo, hi, acc[o](y, x) >> s[o])
+
+with samples outside the picture taken as 0. Integer sums do not depend on their order,
+so :func:`conv_layer` (the fast kernel) and :func:`conv_layer_reference` (the text of the
+clause in plain Python) give the same integers; a test pins it.
+
+Activations are held channels-last (H, W, C) as int16: the clip bounds of every layer
+lie in the int16 range (checked by :mod:`refdec.params`), and the accumulator bound of
+every output channel is proved below 2^31 when the parameter set is loaded, so int32
+accumulation is exact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit, prange
+
+ACC_MAX = 2**31 - 1
+"""Largest magnitude an accumulator may reach (WD 8.6: 32-bit two's complement)."""
+
+
+@dataclass(frozen=True)
+class IntLayer:
+    """One layer of WD 8.6 as stored in the parameter set (Annex C)."""
+
+    weight: np.ndarray
+    """int16, shape (O, I, K, K): W[o][i][ky][kx]."""
+    bias: np.ndarray
+    """int32, shape (O,)."""
+    shift: np.ndarray
+    """int32, shape (O,), each in 0..31."""
+    depth_to_space: bool
+    clip_lo: int
+    clip_hi: int
+
+    @property
+    def in_channels(self) -> int:
+        return int(self.weight.shape[1])
+
+    @property
+    def out_channels(self) -> int:
+        """Channels after depth-to-space."""
+        o = int(self.weight.shape[0])
+        return o // 4 if self.depth_to_space else o
+
+    @property
+    def kernel(self) -> int:
+        return int(self.weight.shape[2])
+
+    def accumulator_bound(self, in_bound: int) -> int:
+        """Largest |acc| over all inputs with |in| <= in_bound (WD 8.6.2)."""
+        w = np.abs(self.weight.astype(np.int64)).reshape(self.weight.shape[0], -1)
+        per_channel = np.abs(self.bias.astype(np.int64)) + w.sum(axis=1) * in_bound
+        return int(per_channel.max())
+
+    @property
+    def kernel_weights(self) -> np.ndarray:
+        """Weights as (O, K, K, I), the channels-last order of the fast kernel."""
+        return np.ascontiguousarray(self.weight.transpose(0, 2, 3, 1))
+
+
+def conv_layer(x: np.ndarray, layer: IntLayer, *, threads: bool = True) -> np.ndarray:
+    """Apply one layer (WD 8.6.1) to ``x`` of shape (H, W, I), int16; returns int16."""
+    h, w, c = x.shape
+    if c != layer.in_channels:
+        raise ValueError(f"layer expects {layer.in_channels} channels, got {c}")
+    o = layer.weight.shape[0]
+    acc_out = np.empty((h, w, o), np.int16)
+    kernel = _conv_parallel if threads else _conv_serial
+    kernel(
+        np.ascontiguousarray(x, dtype=np.int16),
+        layer.kernel_weights,
+        layer.bias,
+        layer.shift,
+        layer.clip_lo,
+        layer.clip_hi,
+        acc_out,
+    )
+    return depth_to_space(acc_out) if layer.depth_to_space else acc_out
+
+
+def depth_to_space(x: np.ndarray) -> np.ndarray:
+    """WD 8.6.3: ``out[c](2y+dy, 2x+dx) = in[4c + 2dy + dx](y, x)``, channels-last."""
+    h, w, c4 = x.shape
+    c = c4 // 4
+    return np.ascontiguousarray(
+        x.reshape(h, w, c, 2, 2).transpose(0, 3, 1, 4, 2).reshape(2 * h, 2 * w, c)
+    )
+
+
+@njit(cache=True)
+def _conv_row(x, w, b, s, lo, hi, out, y):  # noqa: ANN001 - numba kernel
+    """One output row of WD 8.6.1.
+
+    The K*K*I input samples under the kernel are first gathered into a contiguous
+    vector (zero outside the picture), so that each output sample is one dot product
+    with the weights of its channel: the form LLVM vectorises best.
+    """
+    h, width, c = x.shape
+    o_n, k, _, _ = w.shape
+    p = k // 2
+    taps = k * k * c
+    w_flat = w.reshape(o_n, taps)
+    col = np.empty(taps, np.int16)
+    for xx in range(width):
+        for ky in range(k):
+            yy = y + ky - p
+            for kx in range(k):
+                xs = xx + kx - p
+                base = (ky * k + kx) * c
+                inside = 0 <= yy < h and 0 <= xs < width
+                for i in range(c):
+                    col[base + i] = x[yy, xs, i] if inside else 0
+        for o in range(o_n):
+            acc = np.int32(b[o])
+            for t in range(taps):
+                # int32 wrap-around never happens: the bound is proved at load.
+                acc = np.int32(acc + np.int32(col[t]) * np.int32(w_flat[o, t]))
+            out[y, xx, o] = min(max(acc >> s[o], lo), hi)
+
+
+@njit(cache=True, parallel=True)
+def _conv_parallel(x, w, b, s, lo, hi, out):  # noqa: ANN001
+    for y in prange(x.shape[0]):
+        _conv_row(x, w, b, s, lo, hi, out, y)
+
+
+@njit(cache=True)
+def _conv_serial(x, w, b, s, lo, hi, out):  # noqa: ANN001
+    for y in range(x.shape[0]):
+        _conv_row(x, w, b, s, lo, hi, out, y)
+
+
+def conv_layer_reference(x: np.ndarray, layer: IntLayer) -> np.ndarray:
+    """WD 8.6 written as the clause reads, on Python integers (slow; for tests)."""
+    h, w, _ = x.shape
+    k = layer.kernel
+    p = k // 2
+    xs = x.astype(object)
+    wt = layer.weight.astype(object)
+    out = np.empty((h, w, layer.weight.shape[0]), dtype=object)
+    for o in range(layer.weight.shape[0]):
+        for yy in range(h):
+            for xx in range(w):
+                acc = int(layer.bias[o])
+                for i in range(layer.in_channels):
+                    for ky in range(k):
+                        for kx in range(k):
+                            sy, sx = yy + ky - p, xx + kx - p
+                            if 0 <= sy < h and 0 <= sx < w:
+                                acc += int(wt[o, i, ky, kx]) * int(xs[sy, sx, i])
+                v = acc >> int(layer.shift[o])
+                out[yy, xx, o] = min(max(v, layer.clip_lo), layer.clip_hi)
+    out = out.astype(np.int16)
+    return depth_to_space(out) if layer.depth_to_space else out
+
+
+def run_layers(x: np.ndarray, layers: list[IntLayer], *, threads: bool = True) -> np.ndarray:
+    """Apply a chain of layers (WD 8.6.4), each to the output of the one before."""
+    for layer in layers:
+        x = conv_layer(x, layer, threads=threads)
+    return x

@@ -1,0 +1,60 @@
+"""Synthesis transform (WD 8.7).
+
+The synthesis is the integer chain ``gs`` of WD 8.6 applied to the whole latent
+``y_in``. The WD defines the result on the whole picture; this module computes it in
+horizontal bands of latent rows with a halo, which gives the same integers (each
+output sample depends only on a bounded neighbourhood, and the zero padding at the
+picture border is the same in both) and bounds the memory to one band.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import numpy as np
+
+from refdec.network import IntLayer, run_layers
+
+
+def halo(layers: list[IntLayer]) -> int:
+    """Latent rows of context a band needs on each side for exact results.
+
+    Each layer reads ``K // 2`` samples beyond its output at its own resolution;
+    expressed at the final resolution and divided by the total upsampling factor, the
+    sum is the reach into the latent grid.
+    """
+    reach, scale = 0, 1
+    for layer in layers:
+        reach = (reach + layer.kernel // 2) * (2 if layer.depth_to_space else 1)
+        scale *= 2 if layer.depth_to_space else 1
+    return math.ceil(reach / scale)
+
+
+def synthesis_bands(
+    y_in: np.ndarray, layers: list[IntLayer], band_rows: int, *, threads: bool = True
+) -> Iterator[tuple[int, np.ndarray]]:
+    """WD 8.7 band by band: yields (first output row, rows of ``x_fp``).
+
+    ``band_rows`` latent rows are synthesised at a time, each with :func:`halo` rows
+    of context above and below, cut off again after synthesis.
+    """
+    hy = y_in.shape[0]
+    up = 2 ** sum(layer.depth_to_space for layer in layers)
+    h = halo(layers)
+    for y0 in range(0, hy, band_rows):
+        y1 = min(y0 + band_rows, hy)
+        a, b = max(0, y0 - h), min(hy, y1 + h)
+        out = run_layers(np.ascontiguousarray(y_in[a:b]), layers, threads=threads)
+        yield y0 * up, out[(y0 - a) * up : (y1 - a) * up]
+
+
+def synthesis(
+    y_in: np.ndarray, layers: list[IntLayer], *, band_rows: int | None = None,
+    threads: bool = True,
+) -> np.ndarray:
+    """WD 8.7: ``y_in`` (Hy, Wy, M) int16 -> ``x_fp`` (16 Hy, 16 Wy, 3) int16."""
+    rows = band_rows or y_in.shape[0]
+    return np.concatenate(
+        [band for _, band in synthesis_bands(y_in, layers, rows, threads=threads)], axis=0
+    )
