@@ -11,8 +11,8 @@ Post-training quantisation, calibrated on training patches (never on the test se
 * the latent channels are reordered by decreasing rate, so that the first channel
   groups of a progressive codestream carry the most information (WD 8.1.2).
 
-``python -m encoder.export CHECKPOINT OUT.olp`` writes the parameter file and, beside
-it, the float model the encoder needs (``OUT.pt``, reordered the same way).
+``python -m encoder.export CHECKPOINT OUT.olp --encoder-out ENC.pt --bank BANK`` writes
+the parameter file and the analysis weights the encoder needs, reordered the same way.
 """
 
 from __future__ import annotations
@@ -228,6 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("out", type=Path, help="parameter file to write (.olp)")
     ap.add_argument("--bank", type=Path, required=True, help="patch bank for calibration")
     ap.add_argument("--patches", type=int, default=128)
+    ap.add_argument(
+        "--encoder-out", type=Path, required=True, help="encoder weights to write (.pt)"
+    )
     args = ap.parse_args(argv)
     model = load_model(args.checkpoint)
     bank = np.load(args.bank, mmap_mode="r")
@@ -239,10 +242,14 @@ def main(argv: list[str] | None = None) -> int:
     data = export(model, calib)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_bytes(data)
+    # The encoder needs only the analysis side; half precision is plenty for it.
+    analysis = {
+        k: v.half() for k, v in model.state_dict().items() if k.startswith(("g_a.", "h_a."))
+    }
     torch.save(
-        {"config": model.cfg.to_dict(), "model": model.state_dict(),
+        {"config": model.cfg.to_dict(), "model": analysis,
          "params_sha256": hashlib.sha256(data).hexdigest()},
-        args.out.with_suffix(".pt"),
+        args.encoder_out,
     )
     print(f"{args.out}: {len(data)} bytes, SHA-256 {hashlib.sha256(data).hexdigest()}")
     return 0

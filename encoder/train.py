@@ -19,11 +19,10 @@ import numpy as np
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
+from PIL import Image
 from tqdm import tqdm
 
 from encoder.data import bank_key, build_patch_bank, find_images, random_crops
-from PIL import Image
-
 from encoder.model import (
     ModelConfig,
     OpenLICModel,
@@ -173,7 +172,8 @@ def main(argv: list[str] | None = None) -> int:
             continue
         record: dict = {}
         if step % args.eval_every == 0 and val_imgs:
-            record["val"] = evaluate(model, val_imgs, [0, len(cfg.lambdas) // 2, len(cfg.lambdas) - 1])
+            k_last = len(cfg.lambdas) - 1
+            record["val"] = evaluate(model, val_imgs, [0, k_last // 2, k_last])
         if step % 200 == 0 or record:
             record.update(step=step, time=time.time(), lr=lr, **avg)
             with log_path.open("a") as f:

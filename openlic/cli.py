@@ -92,7 +92,7 @@ def _require(module: str, attr: str) -> Callable[..., Any]:
     except ImportError as e:
         raise CliError(f"cannot import {module}: {e}") from None
     fn = getattr(mod, attr, None)
-    if fn is None:
+    if fn is None or inspect.ismodule(fn):
         raise CliError(f"{module}.{attr} is not available in this version of OpenLIC")
     return fn
 

@@ -150,7 +150,7 @@ def load_parameter_set(data: bytes) -> ParameterSet:
     if gains[0].min() <= 0 or gains[1].min() <= 0:
         raise ParameterSetError("gains must be positive")
     m = gains[0].shape[1]
-    if not 0 < scalars["hyper.in_max"] <= INT16_MAX or not 0 < scalars["latent.in_max"] <= INT16_MAX:
+    if not all(0 < scalars[k] <= INT16_MAX for k in ("hyper.in_max", "latent.in_max")):
         raise ParameterSetError("input clip bounds must lie in 1..32767")
     if not all(0 <= scalars[k] <= 24 for k in ("latent.f_mu", "latent.fg", "latent.fig",
                                                 "latent.f_ls", "output.f_out")):

@@ -9,7 +9,6 @@ picture border is the same in both) and bounds the memory to one band.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 
 import numpy as np
@@ -28,7 +27,7 @@ def halo(layers: list[IntLayer]) -> int:
     for layer in layers:
         reach = (reach + layer.kernel // 2) * (2 if layer.depth_to_space else 1)
         scale *= 2 if layer.depth_to_space else 1
-    return math.ceil(reach / scale)
+    return -(-reach // scale)  # Ceil(reach / scale) in integers
 
 
 def synthesis_bands(

@@ -171,7 +171,7 @@ GARBAGE = [
     pytest.param(b"", id="empty"),
     pytest.param(b"GIF89a" + bytes(100), id="not-openlic"),
     pytest.param(b"\x89OLIC\r\n\x1a", id="signature-only"),
-    pytest.param(b"\x89OLIC\r\n\x1a\xff\x01\x00\x00\x00\x3b" + bytes(20), id="truncated-ph"),
+    pytest.param(b"\x89OLIC\r\n\x1a\xff\x01\x00\x00\x00\x30" + bytes(20), id="truncated-ph"),
     pytest.param(bytes(range(256)) * 4, id="noise"),
 ]
 

@@ -30,11 +30,11 @@ from refdec.params import DATA_DIR as PARAMS_DIR
 from refdec.params import ParameterSet, load_parameter_set
 from refdec.synthesis import synthesis
 
-MODEL_DIR = Path(__file__).parent / "data"
+MODEL_DIR = Path(__file__).parent / "weights"
 DEFAULT_MODEL = "openlic-1"
 DEFAULT_QUALITY = 160
-DEFAULT_TILE_LOG2 = 4
-DEFAULT_GROUPS = 4
+DEFAULT_TILE_LOG2 = 5
+DEFAULT_GROUPS = 2
 RESIDUAL_LIMIT = 30000
 """Largest residual magnitude the encoder writes (within the escape range of WD 8.2)."""
 
@@ -49,13 +49,25 @@ class Codec:
 
 
 @cache
-def load_codec(name: str = DEFAULT_MODEL) -> Codec:
-    """The shipped model ``name``: encoder weights and the parameter set they match."""
-    data = (PARAMS_DIR / f"{name}.olp").read_bytes()
-    state = torch.load(MODEL_DIR / f"{name}.pt", map_location="cpu", weights_only=False)
+def load_codec(params_path: Path | None = None) -> Codec:
+    """Encoder weights and the parameter set they match.
+
+    By default the shipped model; otherwise the parameter file ``params_path``
+    (``NAME.olp``) with its encoder weights ``NAME.pt`` beside it, as
+    ``python -m encoder.export`` writes them.
+    """
+    if params_path is None:
+        params_path = PARAMS_DIR / f"{DEFAULT_MODEL}.olp"
+        weights = MODEL_DIR / f"{DEFAULT_MODEL}.pt"
+    else:
+        weights = params_path.with_suffix(".pt")
+        if not weights.is_file():
+            raise ValueError(f"encoder weights {weights} not found beside {params_path}")
+    data = params_path.read_bytes()
+    state = torch.load(weights, map_location="cpu", weights_only=False)
     sha = hashlib.sha256(data).digest()
     if state.get("params_sha256") != sha.hex():
-        raise RuntimeError(f"encoder weights {name}.pt do not match {name}.olp")
+        raise ValueError(f"encoder weights {weights} do not match {params_path}")
     model = OpenLICModel(ModelConfig.from_dict(state["config"]))
     model.load_state_dict({k: v.float() for k, v in state["model"].items()}, strict=False)
     return Codec(model.eval(), load_parameter_set(data), sha)
@@ -173,9 +185,10 @@ def encode_detailed(
     tile_size_log2: int = DEFAULT_TILE_LOG2,
     channel_groups: int = DEFAULT_GROUPS,
     codec: Codec | None = None,
+    params_path: Path | str | None = None,
 ) -> Encoded:
     """Encode an (H, W, 3) picture; see :func:`encode`."""
-    codec = codec or load_codec()
+    codec = codec or load_codec(Path(params_path) if params_path else None)
     if image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"expected an (H, W, 3) picture, got shape {image.shape}")
     if bit_depth not in (8, 10):
