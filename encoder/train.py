@@ -47,7 +47,7 @@ def evaluate(model: OpenLICModel, images: list[np.ndarray], anchors: list[int]) 
     for k in anchors:
         bpps, psnrs = [], []
         for img in images:
-            x = torch.from_numpy(img).permute(2, 0, 1)[None].float() / 255.0
+            x = torch.from_numpy(np.array(img)).permute(2, 0, 1)[None].float() / 255.0
             h, w = x.shape[-2:]
             xp = pad_to(x)
             y = model.g_a(xp)
@@ -95,6 +95,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--eval-every", type=int, default=2000)
     ap.add_argument("--ckpt-minutes", type=float, default=10.0)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument(
+        "--model-config", type=json.loads, default={},
+        help='JSON overrides of encoder.model.ModelConfig, e.g. \'{"m_latent": 64}\'',
+    )
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
 
@@ -123,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     bank = np.load(bank_path, mmap_mode="r")
     val_imgs = [np.asarray(Image.open(p).convert("RGB")) for p in val_paths]
 
-    cfg = ModelConfig()
+    cfg = ModelConfig.from_dict({**ModelConfig().to_dict(), **args.model_config})
     step = 0
     state = None
     if args.resume:
