@@ -182,8 +182,11 @@ def export(model: OpenLICModel, calib_patches: np.ndarray) -> bytes:
     offset = np.concatenate([np.zeros(m), np.full(m, math.log(SCALE_MIN))])
     n = len(model.h_s)
     put_layer(
-        f"hs.{n}", *quantise_conv(model.h_s_out, alpha, a_out, bound, offset),
-        False, INT16_MIN, INT16_MAX,
+        f"hs.{n}",
+        *quantise_conv(model.h_s_out, alpha, a_out, bound, offset),
+        False,
+        INT16_MIN,
+        INT16_MAX,
     )
     # Synthesis (WD 8.7): input y_hat / alpha_y, hidden 12-bit, output 2^-F_out.
     alpha_y = stats["y"] * 1.25 / LATENT_IN_MAX
@@ -207,8 +210,12 @@ def export(model: OpenLICModel, calib_patches: np.ndarray) -> bytes:
         np.round((z_scale - math.log(SCALE_MIN)) / LOG_STEP), 0, NUM_SCALES - 1
     ).astype(np.int32)
     for key, v in (
-        ("latent.f_mu", f_mu), ("latent.fg", FG), ("latent.fig", FIG), ("latent.f_ls", F_LS),
-        ("latent.in_max", LATENT_IN_MAX), ("hyper.in_max", HYPER_IN_MAX),
+        ("latent.f_mu", f_mu),
+        ("latent.fg", FG),
+        ("latent.fig", FIG),
+        ("latent.f_ls", F_LS),
+        ("latent.in_max", LATENT_IN_MAX),
+        ("hyper.in_max", HYPER_IN_MAX),
         ("output.f_out", F_OUT),
     ):
         rec[key] = np.array([v], np.int32)
@@ -247,8 +254,11 @@ def main(argv: list[str] | None = None) -> int:
         k: v.half() for k, v in model.state_dict().items() if k.startswith(("g_a.", "h_a."))
     }
     torch.save(
-        {"config": model.cfg.to_dict(), "model": analysis,
-         "params_sha256": hashlib.sha256(data).hexdigest()},
+        {
+            "config": model.cfg.to_dict(),
+            "model": analysis,
+            "params_sha256": hashlib.sha256(data).hexdigest(),
+        },
         args.encoder_out,
     )
     print(f"{args.out}: {len(data)} bytes, SHA-256 {hashlib.sha256(data).hexdigest()}")

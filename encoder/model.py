@@ -56,9 +56,7 @@ class ModelConfig:
 
     @staticmethod
     def from_dict(d: dict) -> ModelConfig:
-        return ModelConfig(
-            **{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
-        )
+        return ModelConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
 
 
 class GDN(nn.Module):
@@ -188,9 +186,7 @@ class OpenLICModel(nn.Module):
         return {"x_hat": x_hat, "lik_y": lik_y, "lik_z": lik_z}
 
 
-def rate_distortion_loss(
-    out: dict[str, Tensor], x: Tensor, lam: Tensor
-) -> dict[str, Tensor]:
+def rate_distortion_loss(out: dict[str, Tensor], x: Tensor, lam: Tensor) -> dict[str, Tensor]:
     """Per-sample ``bpp + lambda * 255^2 * MSE``, averaged over the batch."""
     b, _, h, w = x.shape
     pixels = h * w

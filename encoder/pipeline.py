@@ -23,7 +23,7 @@ from encoder.rans import encode as rans_encode
 from encoder.writer import write_codestream
 from refdec.codestream import PictureHeader
 from refdec.hyper import hyper_symbol_tables, hyper_synthesis
-from refdec.latent import reconstruct_latent, scale_indices, tile_grid
+from refdec.latent import reconstruct_latent, scale_indices, tile_grid, tile_symbol_tables
 from refdec.levels import smallest_level
 from refdec.output import to_samples
 from refdec.params import DATA_DIR as PARAMS_DIR
@@ -116,8 +116,12 @@ def quantise(a: Analysis, quality: int, params: ParameterSet) -> tuple[np.ndarra
 
 
 def entropy_code(
-    a: Analysis, r: np.ndarray, idx: np.ndarray, params: ParameterSet,
-    tile_log2: int, groups: int,
+    a: Analysis,
+    r: np.ndarray,
+    idx: np.ndarray,
+    params: ParameterSet,
+    tile_log2: int,
+    groups: int,
 ) -> tuple[bytes, list[list[bytes]]]:
     """The ZS stream and, per channel group, the tile streams (WD 8.2 order)."""
     hz, wz = a.z_hat.shape[1:]
@@ -126,26 +130,30 @@ def entropy_code(
     tiles = tile_grid(r.shape[1], r.shape[2], 1 << tile_log2)
     group_tiles = []
     for g in range(groups):
-        c0, c1 = g * per_group, (g + 1) * per_group
-        streams = []
-        for y0, y1, x0, x1 in tiles:
-            values = np.ascontiguousarray(r[c0:c1, y0:y1, x0:x1]).ravel()
-            tables = np.ascontiguousarray(idx[c0:c1, y0:y1, x0:x1]).ravel()
-            streams.append(rans_encode(values, tables))
-        group_tiles.append(streams)
+        channels = range(g * per_group, (g + 1) * per_group)
+        group_tiles.append(
+            [
+                rans_encode(
+                    tile_symbol_tables(r, channels, rect), tile_symbol_tables(idx, channels, rect)
+                )
+                for rect in tiles
+            ]
+        )
     return z_stream, group_tiles
 
 
-def reconstruct(a: Analysis, r: np.ndarray, quality: int, params: ParameterSet,
-                bit_depth: int) -> np.ndarray:
+def reconstruct(
+    a: Analysis, r: np.ndarray, quality: int, params: ParameterSet, bit_depth: int
+) -> np.ndarray:
     """The samples a conforming decoder outputs for this encoding."""
     y_in = reconstruct_latent(r, a.mean_fp, quality, params)
     x_fp = synthesis(y_in, list(params.gs), band_rows=8)
     return to_samples(x_fp, params.f_out, bit_depth, a.width, a.height)
 
 
-def _codestream(codec: Codec, a: Analysis, quality: int, bit_depth: int,
-                tile_log2: int, groups: int) -> tuple[bytes, np.ndarray]:
+def _codestream(
+    codec: Codec, a: Analysis, quality: int, bit_depth: int, tile_log2: int, groups: int
+) -> tuple[bytes, np.ndarray]:
     r, idx = quantise(a, quality, codec.params)
     z_stream, group_tiles = entropy_code(a, r, idx, codec.params, tile_log2, groups)
     header = PictureHeader(

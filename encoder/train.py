@@ -96,8 +96,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ckpt-minutes", type=float, default=10.0)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument(
-        "--model-config", type=json.loads, default={},
-        help='JSON overrides of encoder.model.ModelConfig, e.g. \'{"m_latent": 64}\'',
+        "--model-config",
+        type=json.loads,
+        default={},
+        help="JSON overrides of encoder.model.ModelConfig, e.g. '{\"m_latent\": 64}'",
     )
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
@@ -142,17 +144,13 @@ def main(argv: list[str] | None = None) -> int:
         step = state["step"]
     elif args.init:
         model.load_state_dict(torch.load(args.init, map_location="cpu")["model"])
-    net = (
-        torch.nn.parallel.DistributedDataParallel(model) if distributed else model
-    )
+    net = torch.nn.parallel.DistributedDataParallel(model) if distributed else model
     lambdas = torch.tensor(cfg.lambdas, device=device)
     log_path = args.out / "log.jsonl"
     args.out.mkdir(parents=True, exist_ok=True)
     batches = random_crops(bank, args.crop, args.batch, rng)
     last_ckpt = time.monotonic()
-    bar = tqdm(
-        total=args.steps, initial=step, disable=args.no_progress or rank != 0, desc="train"
-    )
+    bar = tqdm(total=args.steps, initial=step, disable=args.no_progress or rank != 0, desc="train")
     avg: dict[str, float] = {}
     while step < args.steps:
         lr = args.lr * min(1.0, (step + 1) / args.warmup) if state is None else args.lr
@@ -185,8 +183,12 @@ def main(argv: list[str] | None = None) -> int:
         if time.monotonic() - last_ckpt > args.ckpt_minutes * 60 or step == args.steps:
             _save(
                 args.out / "last.pt",
-                {"config": cfg.to_dict(), "model": model.state_dict(),
-                 "optimizer": opt.state_dict(), "step": step},
+                {
+                    "config": cfg.to_dict(),
+                    "model": model.state_dict(),
+                    "optimizer": opt.state_dict(),
+                    "step": step,
+                },
             )
             last_ckpt = time.monotonic()
     bar.close()

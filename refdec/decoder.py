@@ -22,7 +22,7 @@ import numpy as np
 from refdec.codestream import ParsedCodestream, PictureHeader, parse_codestream
 from refdec.entropy import decode_stream, decode_streams
 from refdec.hyper import hyper_symbol_tables, hyper_synthesis
-from refdec.latent import reconstruct_latent, scale_indices, tile_grid
+from refdec.latent import reconstruct_latent, scale_indices, tile_grid, tile_symbol_tables
 from refdec.output import to_samples
 from refdec.params import ParameterSet, find_parameter_set
 from refdec.synthesis import synthesis_bands
@@ -45,9 +45,7 @@ class Picture:
     """Wall time of each stage in nanoseconds (informative)."""
 
 
-def decode_latent(
-    parsed: ParsedCodestream, params: ParameterSet, idx: np.ndarray
-) -> np.ndarray:
+def decode_latent(parsed: ParsedCodestream, params: ParameterSet, idx: np.ndarray) -> np.ndarray:
     """WD 8.4.2: the residuals of every channel group present, zero for the others."""
     hdr = parsed.header
     m, hy, wy = params.m, hdr.latent_height, hdr.latent_width
@@ -56,10 +54,7 @@ def decode_latent(
     rects = tile_grid(hy, wy, hdr.tile_size)
     for group in parsed.groups:
         channels = range(group.index * per_group, (group.index + 1) * per_group)
-        tables = [
-            np.ascontiguousarray(idx[channels.start : channels.stop, y0:y1, x0:x1]).ravel()
-            for y0, y1, x0, x1 in rects
-        ]
+        tables = [tile_symbol_tables(idx, channels, rect) for rect in rects]
         counts = np.array([len(t) for t in tables], np.int64)
         values = decode_streams(
             parsed.data,
@@ -91,9 +86,7 @@ def decode(
     t0 = time.perf_counter_ns()
     parsed = parse_codestream(bytes(data), max_bytes=max_bytes)
     hdr = parsed.header
-    params = find_parameter_set(
-        hdr.parameter_set_hash, Path(params_path) if params_path else None
-    )
+    params = find_parameter_set(hdr.parameter_set_hash, Path(params_path) if params_path else None)
     parsed.check_against(params)
     t1 = time.perf_counter_ns()
     hz, wz = hdr.hyper_height, hdr.hyper_width
@@ -105,12 +98,12 @@ def decode(
     )
     t2 = time.perf_counter_ns()
     idx = scale_indices(ls_fp, hdr.quality, params)
+    del ls_fp  # WD 8.4.1 was its only use; free it before the latent is decoded
     r = decode_latent(parsed, params, idx)
     t3 = time.perf_counter_ns()
     y_in = reconstruct_latent(r, mean_fp, hdr.quality, params)
-    samples = np.empty(
-        (hdr.height, hdr.width, 3), np.uint8 if hdr.bit_depth <= 8 else np.uint16
-    )
+    del r, mean_fp, idx
+    samples = np.empty((hdr.height, hdr.width, 3), np.uint8 if hdr.bit_depth <= 8 else np.uint16)
     for row, band in synthesis_bands(y_in, list(params.gs), BAND_ROWS, threads=threads):
         if row >= hdr.height:
             break

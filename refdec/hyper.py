@@ -22,7 +22,7 @@ def hyper_symbol_tables(params: ParameterSet, hz: int, wz: int) -> np.ndarray:
 def hyper_synthesis(
     z_hat: np.ndarray, params: ParameterSet, hy: int, wy: int, *, threads: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
-    """WD 8.3.2: ``z_hat`` (MZ, Hz, Wz) -> ``mean_fp``, ``ls_fp``, each (M, Hy, Wy).
+    """WD 8.3.2: ``z_hat`` (MZ, Hz, Wz) -> ``mean_fp``, ``ls_fp``, each (M, Hy, Wy) int16.
 
     The input is clipped to ``hyper.in_max`` so that the accumulator bound proved at
     load holds for every codestream; the output grid (4 Hz x 4 Wz) is cropped to the
@@ -31,6 +31,6 @@ def hyper_synthesis(
     lim = params.hyper_in_max
     x = np.clip(z_hat, -lim, lim).astype(np.int16).transpose(1, 2, 0)
     out = run_layers(np.ascontiguousarray(x), list(params.hs), threads=threads)
-    out = out[:hy, :wy].transpose(2, 0, 1).astype(np.int32)
+    out = np.ascontiguousarray(out[:hy, :wy].transpose(2, 0, 1))
     m = params.m
     return out[:m], out[m:]

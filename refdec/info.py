@@ -18,11 +18,7 @@ def info(data: bytes) -> dict:
     """A JSON-serialisable description of the codestream ``data``."""
     parsed = parse_codestream(data)
     hdr = parsed.header
-    fields = {
-        f.name: getattr(hdr, f.name)
-        for f in dataclasses.fields(hdr)
-        if f.compare
-    }
+    fields = {f.name: getattr(hdr, f.name) for f in dataclasses.fields(hdr) if f.compare}
     fields["parameter_set_hash"] = hdr.parameter_set_hash.hex()
     known = shipped_parameter_sets().get(hdr.parameter_set_hash)
     return {

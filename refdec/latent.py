@@ -8,11 +8,18 @@ from refdec.params import NUM_SCALES, ParameterSet
 
 
 def scale_indices(ls_fp: np.ndarray, quality: int, params: ParameterSet) -> np.ndarray:
-    """WD 8.4.1: ``idx = Clip3(0, 63, (ls_fp + offset[q][c] + 2^(F_ls-1)) >> F_ls)``."""
-    off = params.scale_offset[quality].astype(np.int64)[:, None, None]
+    """WD 8.4.1: ``idx = Clip3(0, 63, (ls_fp + offset[q][c] + 2^(F_ls-1)) >> F_ls)``.
+
+    Computed one channel at a time (with int64 intermediates), so that the working
+    memory stays a small multiple of one channel.
+    """
     half = 1 << (params.f_ls - 1)
-    idx = (ls_fp.astype(np.int64) + off + half) >> params.f_ls
-    return np.clip(idx, 0, NUM_SCALES - 1).astype(np.int32)
+    idx = np.empty(ls_fp.shape, np.uint8)
+    for c in range(ls_fp.shape[0]):
+        off = int(params.scale_offset[quality, c])
+        v = (ls_fp[c].astype(np.int64) + off + half) >> params.f_ls
+        idx[c] = np.clip(v, 0, NUM_SCALES - 1)
+    return idx
 
 
 def tile_grid(hy: int, wy: int, tile: int) -> list[tuple[int, int, int, int]]:
@@ -25,14 +32,16 @@ def tile_grid(hy: int, wy: int, tile: int) -> list[tuple[int, int, int, int]]:
 
 
 def tile_symbol_tables(
-    idx: np.ndarray, channels: range, rect: tuple[int, int, int, int]
+    a: np.ndarray, channels: range, rect: tuple[int, int, int, int]
 ) -> np.ndarray:
-    """Table index of every symbol of one tile stream, in coding order (WD 8.4.2).
+    """The entries of ``a`` (M, Hy, Wy) for one tile stream, in coding order (WD 8.4.2).
 
     Channels of the group in ascending order, then rows, then columns of the tile.
+    Applied to the table indices it gives each symbol's table; to the residuals, the
+    symbols themselves.
     """
     y0, y1, x0, x1 = rect
-    return np.ascontiguousarray(idx[channels.start : channels.stop, y0:y1, x0:x1]).ravel()
+    return np.ascontiguousarray(a[channels.start : channels.stop, y0:y1, x0:x1]).ravel()
 
 
 def reconstruct_latent(
@@ -46,11 +55,14 @@ def reconstruct_latent(
     ``SH = FIG + F_mu`` the input of the synthesis. Products need up to 48 bits, so the
     computation is carried out in int64.
     """
-    g = params.gain_mean[quality].astype(np.int64)[:, None, None]
-    ig = params.gain_inverse[quality].astype(np.int64)[:, None, None]
-    mu_g = (mean_fp.astype(np.int64) * g + (1 << (params.fg - 1))) >> params.fg
-    yg = (r.astype(np.int64) << params.f_mu) + mu_g
+    m, hy, wy = r.shape
     sh = params.fig + params.f_mu
-    y_in = (yg * ig + (1 << (sh - 1))) >> sh
     lim = params.latent_in_max
-    return np.ascontiguousarray(np.clip(y_in, -lim, lim).astype(np.int16).transpose(1, 2, 0))
+    y_in = np.empty((hy, wy, m), np.int16)
+    for c in range(m):  # one channel at a time bounds the int64 working memory
+        g = int(params.gain_mean[quality, c])
+        ig = int(params.gain_inverse[quality, c])
+        mu_g = (mean_fp[c].astype(np.int64) * g + (1 << (params.fg - 1))) >> params.fg
+        yg = (r[c].astype(np.int64) << params.f_mu) + mu_g
+        y_in[:, :, c] = np.clip((yg * ig + (1 << (sh - 1))) >> sh, -lim, lim)
+    return y_in

@@ -29,8 +29,15 @@ NUM_SCALES = 64
 INT16_MIN, INT16_MAX = -(2**15), 2**15 - 1
 DATA_DIR = Path(__file__).parent / "data"
 
-SCALARS = ("latent.f_mu", "latent.fg", "latent.fig", "latent.f_ls", "latent.in_max",
-           "hyper.in_max", "output.f_out")
+SCALARS = (
+    "latent.f_mu",
+    "latent.fg",
+    "latent.fig",
+    "latent.f_ls",
+    "latent.in_max",
+    "hyper.in_max",
+    "output.f_out",
+)
 """Fixed-point constants of WD 8.3 to 8.8, each a one-element int32 record."""
 
 
@@ -152,8 +159,10 @@ def load_parameter_set(data: bytes) -> ParameterSet:
     m = gains[0].shape[1]
     if not all(0 < scalars[k] <= INT16_MAX for k in ("hyper.in_max", "latent.in_max")):
         raise ParameterSetError("input clip bounds must lie in 1..32767")
-    if not all(0 <= scalars[k] <= 24 for k in ("latent.f_mu", "latent.fg", "latent.fig",
-                                                "latent.f_ls", "output.f_out")):
+    if not all(
+        0 <= scalars[k] <= 24
+        for k in ("latent.f_mu", "latent.fg", "latent.fig", "latent.f_ls", "output.f_out")
+    ):
         raise ParameterSetError("fixed-point precisions must lie in 0..24")
     if scalars["latent.f_ls"] < 1 or scalars["output.f_out"] < 1 or scalars["latent.fg"] < 1:
         raise ParameterSetError("f_ls, f_out and fg must be at least 1")
@@ -186,9 +195,7 @@ def load_parameter_set(data: bytes) -> ParameterSet:
 @cache
 def shipped_parameter_sets() -> dict[bytes, Path]:
     """The parameter files shipped with refdec, keyed by their SHA-256."""
-    return {
-        hashlib.sha256(p.read_bytes()).digest(): p for p in sorted(DATA_DIR.glob("*.olp"))
-    }
+    return {hashlib.sha256(p.read_bytes()).digest(): p for p in sorted(DATA_DIR.glob("*.olp"))}
 
 
 @cache

@@ -49,7 +49,10 @@ def synthesis_bands(
 
 
 def synthesis(
-    y_in: np.ndarray, layers: list[IntLayer], *, band_rows: int | None = None,
+    y_in: np.ndarray,
+    layers: list[IntLayer],
+    *,
+    band_rows: int | None = None,
     threads: bool = True,
 ) -> np.ndarray:
     """WD 8.7: ``y_in`` (Hy, Wy, M) int16 -> ``x_fp`` (16 Hy, 16 Wy, 3) int16."""

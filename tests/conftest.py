@@ -20,9 +20,7 @@ from encoder.model import ModelConfig, OpenLICModel  # noqa: E402
 from encoder.pipeline import Codec  # noqa: E402
 from refdec.params import load_parameter_set  # noqa: E402
 
-TINY = ModelConfig(
-    n_analysis=8, m_latent=8, mz_hyper=4, n_hyper=8, synthesis_widths=(8, 8, 4)
-)
+TINY = ModelConfig(n_analysis=8, m_latent=8, mz_hyper=4, n_hyper=8, synthesis_widths=(8, 8, 4))
 
 
 @pytest.fixture(scope="session")

@@ -24,8 +24,19 @@ from encoder.pipeline import encode_detailed, reconstruct
 
 ROOT = Path(__file__).resolve().parents[1]
 NORMATIVE = [
-    "codestream", "container", "decoder", "entropy", "hyper", "latent", "levels",
-    "network", "output", "params", "synthesis", "syntax", "tables",
+    "codestream",
+    "container",
+    "decoder",
+    "entropy",
+    "hyper",
+    "latent",
+    "levels",
+    "network",
+    "output",
+    "params",
+    "synthesis",
+    "syntax",
+    "tables",
 ]
 
 INTEGER_MATH = {"prod", "gcd", "isqrt", "comb"}
@@ -69,14 +80,14 @@ def test_ten_bit_reconstruction(tiny_codec):
     got = refdec.decode(enc.data, params_path=path)
     assert got.samples.dtype == np.uint16 and got.bit_depth == 10
     assert got.samples.max() <= 1023
-    assert digest(got.samples) == digest(reconstruct(enc.analysis, enc.residuals, 200,
-                                                     codec.params, 10))
+    assert digest(got.samples) == digest(
+        reconstruct(enc.analysis, enc.residuals, 200, codec.params, 10)
+    )
 
 
 def test_threads_and_bands_do_not_change_samples(tiny_codec, monkeypatch):
     codec, path = tiny_codec
-    data = encode_detailed(picture(150, 90, 8), quality=180, codec=codec,
-                           tile_size_log2=2).data
+    data = encode_detailed(picture(150, 90, 8), quality=180, codec=codec, tile_size_log2=2).data
     ref = digest(refdec.decode(data, params_path=path).samples)
     assert digest(refdec.decode(data, params_path=path, threads=False).samples) == ref
     before = numba.get_num_threads()
@@ -92,8 +103,7 @@ def test_threads_and_bands_do_not_change_samples(tiny_codec, monkeypatch):
 
 def test_pure_python_equals_jit(tiny_codec, tmp_path):
     codec, path = tiny_codec
-    data = encode_detailed(picture(24, 40, 8), quality=150, codec=codec,
-                           tile_size_log2=2).data
+    data = encode_detailed(picture(24, 40, 8), quality=150, codec=codec, tile_size_log2=2).data
     stream = tmp_path / "s.olic"
     stream.write_bytes(data)
     code = (
@@ -105,7 +115,11 @@ def test_pure_python_equals_jit(tiny_codec, tmp_path):
     env = {**os.environ, "NUMBA_DISABLE_JIT": "1", "PYTHONPATH": str(ROOT)}
     out = subprocess.run(
         [sys.executable, "-c", code, str(stream), str(path)],
-        env=env, capture_output=True, text=True, timeout=600, check=True,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
     )
     assert out.stdout.strip() == digest(refdec.decode(data, params_path=path).samples)
 

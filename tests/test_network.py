@@ -35,8 +35,12 @@ def test_kernel_matches_clause_text(d2s, shape):
 def test_negative_accumulators_shift_as_floor():
     # -3 >> 1 must be -2 (floor), not -1 (truncation): WD 4 defines >> as floor.
     layer = IntLayer(
-        np.ones((1, 1, 1, 1), np.int16), np.array([0], np.int32), np.array([1], np.int32),
-        False, -100, 100,
+        np.ones((1, 1, 1, 1), np.int16),
+        np.array([0], np.int32),
+        np.array([1], np.int32),
+        False,
+        -100,
+        100,
     )
     x = np.array([[[-3]]], np.int16)
     assert conv_layer(x, layer)[0, 0, 0] == -2

@@ -34,9 +34,24 @@ def images(tmp_path_factory) -> Path:
 
 def args(images: Path, out: Path, steps: int, *extra: str) -> list[str]:
     return [
-        "--data", str(images), "--out", str(out), "--steps", str(steps), "--batch", "2",
-        "--crop", "64", "--model-config", TINY, "--no-progress", "--eval-every", "2",
-        "--val", str(images / "1.png"), *extra,
+        "--data",
+        str(images),
+        "--out",
+        str(out),
+        "--steps",
+        str(steps),
+        "--batch",
+        "2",
+        "--crop",
+        "64",
+        "--model-config",
+        TINY,
+        "--no-progress",
+        "--eval-every",
+        "2",
+        "--val",
+        str(images / "1.png"),
+        *extra,
     ]
 
 
@@ -65,8 +80,15 @@ def test_same_seed_same_weights(images, tmp_path):
 def test_distributed_gloo_two_processes(images, tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     cmd = [
-        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-        "-m", "encoder.train", *args(images, tmp_path, 2),
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc-per-node",
+        "2",
+        "-m",
+        "encoder.train",
+        *args(images, tmp_path, 2),
     ]
     subprocess.run(cmd, env=env, check=True, capture_output=True, timeout=300)
     assert torch.load(tmp_path / "last.pt", weights_only=False)["step"] == 2
