@@ -87,6 +87,37 @@ class Analysis:
     ls_fp: np.ndarray
 
 
+ANALYSIS_TILE = 1024
+"""Pictures above this many pixels squared run ``g_a`` in tiles (a multiple of 64)."""
+ANALYSIS_OVERLAP = 128
+"""Context around each analysis tile, in pixels (a multiple of 64; covers the
+receptive field of ``g_a``, so tiles change the latent only by float rounding)."""
+
+
+def tiled_analysis(g_a: torch.nn.Module, x: torch.Tensor, m: int) -> torch.Tensor:
+    """``g_a(x)`` for a padded picture, in overlapping tiles when it is large.
+
+    The float activations of ``g_a`` on a whole 16k x 16k picture would take tens of
+    gigabytes; tiles bound them. The analysis is not normative: the decoder's output
+    is whatever latent the encoder chose, so tiling cannot break conformance.
+    """
+    h, w = x.shape[-2:]
+    t, o = ANALYSIS_TILE, ANALYSIS_OVERLAP
+    if h * w <= 2 * t * t:
+        return g_a(x)
+    y = torch.empty(1, m, h // 16, w // 16)
+    for y0 in range(0, h, t):
+        for x0 in range(0, w, t):
+            y1, x1 = min(y0 + t, h), min(x0 + t, w)
+            a0, b0 = max(0, y0 - o), max(0, x0 - o)
+            out = g_a(x[..., a0 : min(h, y1 + o), b0 : min(w, x1 + o)])
+            oy, ox = (y0 - a0) // 16, (x0 - b0) // 16
+            y[..., y0 // 16 : y1 // 16, x0 // 16 : x1 // 16] = out[
+                ..., oy : oy + (y1 - y0) // 16, ox : ox + (x1 - x0) // 16
+            ]
+    return y
+
+
 @torch.no_grad()
 def analyse(codec: Codec, image: np.ndarray, bit_depth: int) -> Analysis:
     """Run the analysis transforms and the (integer) hyper synthesis."""
@@ -97,7 +128,7 @@ def analyse(codec: Codec, image: np.ndarray, bit_depth: int) -> Analysis:
     hy, wy = math.ceil(h / 16), math.ceil(w / 16)
     hz, wz = math.ceil(hy / 4), math.ceil(wy / 4)
     model = codec.model
-    y = model.g_a(x)
+    y = tiled_analysis(model.g_a, x, model.cfg.m_latent)
     lim = codec.params.hyper_in_max
     z_hat = torch.round(model.h_a(y)).clamp(-lim, lim)[0, :, :hz, :wz]
     z_hat = z_hat.numpy().astype(np.int32)
@@ -203,6 +234,7 @@ def encode_detailed(
         raise ValueError(f"bit depth must be 8 or 10, got {bit_depth}")
     if quality is not None and bpp is not None:
         raise ValueError("give either quality or bpp, not both")
+    smallest_level(image.shape[1], image.shape[0])  # refuse before any work is done
     a = analyse(codec, image, bit_depth)
 
     def at(q: int) -> tuple[bytes, np.ndarray]:
