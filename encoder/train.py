@@ -144,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
         step = state["step"]
     elif args.init:
         model.load_state_dict(torch.load(args.init, map_location="cpu")["model"])
+    warm = state is None or "optimizer" not in state
+    warm_from = step
     net = torch.nn.parallel.DistributedDataParallel(model) if distributed else model
     lambdas = torch.tensor(cfg.lambdas, device=device)
     log_path = args.out / "log.jsonl"
@@ -153,7 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     bar = tqdm(total=args.steps, initial=step, disable=args.no_progress or rank != 0, desc="train")
     avg: dict[str, float] = {}
     while step < args.steps:
-        lr = args.lr * min(1.0, (step + 1) / args.warmup) if state is None else args.lr
+        # Warm up from a fresh start, and after resuming from weights without optimiser
+        # state (the shipped checkpoints keep only the weights, to stay small).
+        lr = args.lr * min(1.0, (step - warm_from + 1) / args.warmup) if warm else args.lr
         for g in opt.param_groups:
             g["lr"] = lr
         x = torch.from_numpy(next(batches)).to(device)

@@ -92,3 +92,13 @@ def test_distributed_gloo_two_processes(images, tmp_path):
     ]
     subprocess.run(cmd, env=env, check=True, capture_output=True, timeout=300)
     assert torch.load(tmp_path / "last.pt", weights_only=False)["step"] == 2
+
+
+def test_resume_from_weights_only_checkpoint(images, tmp_path):
+    """The committed checkpoints keep weights and step only: training warms up again."""
+    train_main(args(images, tmp_path, 2))
+    state = torch.load(tmp_path / "last.pt", weights_only=False)
+    del state["optimizer"]
+    torch.save(state, tmp_path / "weights.pt")
+    train_main(args(images, tmp_path, 3, "--resume", str(tmp_path / "weights.pt")))
+    assert torch.load(tmp_path / "last.pt", weights_only=False)["step"] == 3
