@@ -8,7 +8,7 @@ The model is a mean-scale hyperprior codec with gain units for variable rate:
   Encoder only.
 * hyper-synthesis ``h_s``: ``z_hat`` -> per-element mean and log-scale of ``y``.
   Normative (clause 8.3): run in integers by the decoder.
-* synthesis ``g_s``: ``y_hat`` -> picture. Normative (clause 8.5).
+* synthesis ``g_s``: ``y_hat`` -> picture. Normative (clause 8.7).
 
 Both normative networks are chains of *sub-pixel convolution* layers: a KxK
 convolution (stride 1, zero padding) whose ``4*C`` outputs are rearranged into ``C``

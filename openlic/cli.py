@@ -6,6 +6,7 @@ Subcommands::
     openlic decode IN.olic OUT.png [--max-bytes N] [--params FILE]
     openlic info IN.olic [--json]
     openlic train ...            (the training loop of encoder.train)
+    openlic bench rd|speed|decode|report|all ...   (benchmarks; see openlic.bench)
 
 Exit codes (also in ``openlic --help``):
 
@@ -20,7 +21,7 @@ standard error, without a traceback. Output files are written atomically: a fail
 run leaves no partial file and does not touch an existing one.
 
 The reference decoder does not need PyTorch: :mod:`encoder` is imported only by
-``encode`` and ``train``.
+``encode``, ``train`` and ``bench``.
 """
 
 from __future__ import annotations
@@ -290,6 +291,138 @@ def _cmd_train(argv: list[str]) -> int:
         return EXIT_USAGE if e.code == 2 or not isinstance(e.code, int) else e.code
 
 
+# -- bench -------------------------------------------------------------------------------
+
+DEFAULT_RESULTS = "docs/results"
+DEFAULT_PAGE = "docs/results.rst"
+DEFAULT_CACHE = "out/bench-cache"
+
+
+def _bench_call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call a benchmark function, turning its :class:`BenchError` into a one-line error."""
+    from openlic.bench import BenchError
+
+    try:
+        return fn(*args, **kwargs)
+    except BenchError as e:
+        raise CliError(str(e)) from None
+
+
+def _bench_images(args: argparse.Namespace) -> list[Path]:
+    from openlic.bench.rd import list_images
+
+    return _bench_call(list_images, args.images, args.limit)
+
+
+def _log(message: str) -> None:
+    print(f"openlic bench: {message}", file=sys.stderr)
+
+
+def _machine() -> dict:
+    from openlic.bench.machine import describe
+
+    return describe()
+
+
+def _bench_rd(args: argparse.Namespace, *, write: bool = True) -> dict:
+    _require_torch()
+    from openlic.bench import codecs as bcodecs
+    from openlic.bench import plots, rd
+
+    _existing_file(args.params, "parameter set")
+    _existing_file(args.float_checkpoint, "float checkpoint")
+    _existing_file(getattr(args, "compare", None), "results file")
+    images = _bench_images(args)
+    names = bcodecs.ALL if not args.codecs else [c.strip() for c in args.codecs.split(",")]
+    openlic_kwargs: dict[str, Any] = {
+        "params_path": Path(args.params) if args.params else None,
+        "float_checkpoint": Path(args.float_checkpoint) if args.float_checkpoint else None,
+    }
+    if args.qualities:
+        openlic_kwargs["qualities"] = args.qualities
+    codecs = [
+        _bench_call(bcodecs.make_codec, n, **openlic_kwargs) if n == "openlic"
+        else _bench_call(bcodecs.make_codec, n)
+        for n in names
+    ]
+    cache = rd.ResultCache(None if args.no_cache else Path(args.cache))
+    results = _bench_call(
+        rd.run_rd, images, codecs, cache=cache, progress=not args.no_progress, log=_log,
+        machine=_machine(), folder=str(args.images),
+    )
+    print(rd.summary(results))
+    compare_to = getattr(args, "compare", None)
+    out = args.out if args.out is not None else (None if compare_to else DEFAULT_RESULTS)
+    if out is not None and write:
+        rd.write_json(results, Path(out) / "rd.json")
+        _bench_call(plots.plot_rd, results, Path(out))
+        _log(f"wrote {Path(out) / 'rd.json'} and the RD figures")
+    if compare_to:
+        old = json.loads(_read_bytes(compare_to))
+        lines, ok = rd.compare(results, old)
+        print(f"compared with {compare_to}:")
+        print("\n".join("  " + x for x in lines))
+        if not ok:
+            raise CliError(f"the results differ from {compare_to} beyond the tolerance")
+    return results
+
+
+def _bench_speed(args: argparse.Namespace, *, decode_only: bool = False) -> dict:
+    _require_torch()
+    from openlic.bench import rd, speed
+
+    _existing_file(args.params, "parameter set")
+    images = _bench_images(args)
+    results = _bench_call(
+        speed.run_speed, images, quality=args.quality,
+        params_path=Path(args.params) if args.params else None,
+        encode_timing=not decode_only, memory=not decode_only and not args.no_memory,
+        repeat=args.repeat, progress=not args.no_progress, log=_log, machine=_machine(),
+    )
+    print(speed.summary_text(results))
+    out = Path(args.out if args.out is not None else DEFAULT_RESULTS)
+    name = "decode.json" if decode_only else "speed.json"
+    rd.write_json(results, out / name)
+    _log(f"wrote {out / name}")
+    return results
+
+
+def _bench_report(args: argparse.Namespace) -> None:
+    from openlic.bench import plots, report
+
+    out = Path(args.out if args.out is not None else DEFAULT_RESULTS)
+    rd_json = report.load(out / "rd.json")
+    if rd_json is None and report.load(out / "speed.json") is None:
+        raise CliError(f"no results in '{out}': run 'openlic bench rd' or 'bench speed' first")
+    if rd_json is not None and not getattr(args, "no_plots", False):
+        _bench_call(plots.plot_rd, rd_json, out)
+    report.write_page(out, Path(args.page))
+    _log(f"wrote {args.page}")
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    what = args.bench_command
+    if what is None:
+        raise CliError(
+            "missing bench command: choose rd, speed, decode, report or all "
+            "(see 'openlic bench --help')"
+        )
+    if what == "rd":
+        _bench_rd(args)
+    elif what == "speed":
+        _bench_speed(args)
+    elif what == "decode":
+        _bench_speed(args, decode_only=True)
+    elif what == "report":
+        _bench_report(args)
+    else:  # all
+        _bench_rd(args)
+        _bench_speed(args)
+        args.no_plots = True  # bench rd has just drawn them
+        _bench_report(args)
+    return EXIT_OK
+
+
 # -- argument parsing ----------------------------------------------------------------
 
 
@@ -400,7 +533,118 @@ def build_parser() -> argparse.ArgumentParser:
         help="train the model (needs PyTorch; 'openlic train --help' for its options)",
         add_help=False,
     )
+    _add_bench_parser(sub, fmt)
     return p
+
+
+def _quality_list(text: str) -> list[int]:
+    try:
+        values = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of integers: {text!r}") from None
+    if not values or any(v < 0 for v in values):
+        raise argparse.ArgumentTypeError(f"need non-negative integers: {text!r}")
+    return values
+
+
+def _add_bench_parser(sub: Any, fmt: type) -> None:
+    b = sub.add_parser(
+        "bench",
+        help="benchmarks: rate-distortion against other codecs, speed (needs PyTorch)",
+        description="Benchmarks of OpenLIC. 'rd': rate-distortion against the classical "
+        "codecs installed here and BD-rates; 'speed': encoder and decoder speed, "
+        "complexity and memory; 'decode': the decoder part of 'speed'; 'report': "
+        "regenerate the results page of the documentation from the JSON results; "
+        "'all': rd, speed and report in one go (what scripts/bench.sh runs). Needs the "
+        "'train' and 'bench' extras.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=fmt,
+    )
+    bsub = b.add_subparsers(dest="bench_command", metavar="BENCH", parser_class=_Parser)
+    b.set_defaults(func=_cmd_bench, bench_command=None)
+
+    def common(p: argparse.ArgumentParser, *, images: bool = True) -> None:
+        if images:
+            p.add_argument("--images", required=True, metavar="DIR",
+                           help="folder of 8-bit RGB PNG pictures (e.g. Kodak)")
+            p.add_argument("--limit", type=_positive_int, metavar="N",
+                           help="use only the first N pictures (in name order)")
+            p.add_argument("--params", metavar="FILE",
+                           help="OpenLIC parameter set (.olp, encoder weights .pt beside "
+                           "it); default: shipped")
+            p.add_argument("--no-progress", action="store_true", help="no progress bar")
+        p.add_argument("--out", metavar="DIR", default=None,
+                       help=f"folder of the JSON results and figures (default: "
+                       f"{DEFAULT_RESULTS})")
+
+    def rd_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--codecs", metavar="LIST",
+                       help="comma-separated codecs (default: all): openlic, jpeg, "
+                       "jpeg2000, webp, avif, jpegxl, hevc")
+        p.add_argument("--qualities", type=_quality_list, metavar="Q1,Q2,...",
+                       help="OpenLIC quality indices (default: 0,32,...,224,255)")
+        p.add_argument("--float-checkpoint", metavar="CKPT",
+                       help="float training checkpoint the parameter set was exported "
+                       "from: adds the float model's curves and the quantisation loss")
+        p.add_argument("--cache", metavar="DIR", default=DEFAULT_CACHE,
+                       help=f"result cache, to resume a run (default: {DEFAULT_CACHE})")
+        p.add_argument("--no-cache", action="store_true", help="use no result cache")
+
+    def speed_options(p: argparse.ArgumentParser, *, memory: bool = True) -> None:
+        p.add_argument("--quality", type=_nonnegative_int, metavar="Q",
+                       help="OpenLIC quality index (default: the encoder's default)")
+        p.add_argument("--repeat", type=_positive_int, default=1, metavar="R",
+                       help="time each picture R times and keep the best (default 1)")
+        if memory:
+            p.add_argument("--no-memory", action="store_true",
+                           help="skip the peak-memory measurement (fresh processes)")
+
+    r = bsub.add_parser(
+        "rd", help="rate-distortion against other codecs, BD-rates, figures",
+        description="Code every picture with OpenLIC over its quality range and with "
+        "every classical codec installed here (others are skipped with a message); "
+        "write rd.json and the RD figures into --out.",
+        epilog=EXIT_CODES_HELP, formatter_class=fmt,
+    )
+    common(r)
+    rd_options(r)
+    r.add_argument("--compare", metavar="JSON",
+                   help="compare with an earlier rd.json (e.g. docs/results/rd.json); "
+                   "writes nothing unless --out is given; exit 1 beyond the tolerance")
+    s = bsub.add_parser(
+        "speed", help="encoder and decoder speed, kMAC/px, memory, float32 ratio",
+        description="Encode and decode every picture at one quality; write speed.json.",
+        epilog=EXIT_CODES_HELP, formatter_class=fmt,
+    )
+    common(s)
+    speed_options(s)
+    d = bsub.add_parser(
+        "decode", help="decoder speed only: s/picture, MP/s, GMAC/s, float32 ratio",
+        description="Decode every picture (coded first, untimed) with refdec after JIT "
+        "caching; write decode.json.",
+        epilog=EXIT_CODES_HELP, formatter_class=fmt,
+    )
+    common(d)
+    speed_options(d, memory=False)
+    rp = bsub.add_parser(
+        "report", help="regenerate the results page from the JSON results",
+        description="Draw the RD figures and write the results page from rd.json and "
+        "speed.json in --out.",
+        epilog=EXIT_CODES_HELP, formatter_class=fmt,
+    )
+    common(rp, images=False)
+    rp.add_argument("--page", default=DEFAULT_PAGE, metavar="FILE",
+                    help=f"page to write (default: {DEFAULT_PAGE})")
+    a = bsub.add_parser(
+        "all", help="rd, speed and report in one go (scripts/bench.sh)",
+        description="Run 'bench rd' and 'bench speed' and regenerate the results page.",
+        epilog=EXIT_CODES_HELP, formatter_class=fmt,
+    )
+    common(a)
+    rd_options(a)
+    speed_options(a)
+    a.add_argument("--page", default=DEFAULT_PAGE, metavar="FILE",
+                   help=f"page to write (default: {DEFAULT_PAGE})")
 
 
 def _report(message: str) -> None:
@@ -444,7 +688,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(args_list)
         if args.command is None:
             raise CliError(
-                "missing command: choose encode, decode, info or train (see 'openlic --help')"
+                "missing command: choose encode, decode, info, train or bench "
+                "(see 'openlic --help')"
             )
         return args.func(args)
 

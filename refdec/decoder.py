@@ -79,7 +79,7 @@ def decode(
     params_path: Path | str | None = None,
     threads: bool = True,
 ) -> Picture:
-    """Decode a codestream (or its first ``max_bytes`` bytes) to a :class:`Picture`.
+    """Decode a codestream (WD 8.1.1), or its first ``max_bytes`` bytes (WD 8.1.2).
 
     Raises only :class:`refdec.errors.DecodeError` (and subclasses) on bad input.
     """

@@ -74,6 +74,16 @@ MESSAGES = {
 }
 """Message of each error status."""
 
+CLAUSES = {
+    ERR_INIT_SHORT: "8.2.2",
+    ERR_INIT_STATE: "8.2.2",
+    ERR_EXHAUSTED: "8.2.4",
+    ERR_ESCAPE_PREFIX: "8.2.6",
+    ERR_FINAL_STATE: "8.2.7",
+    ERR_TRAILING_BYTES: "8.2.7",
+}
+"""Sub-clause whose requirement each error status violates."""
+
 
 @njit(cache=True)
 def init_state(buf: np.ndarray, pos: int, end: int) -> tuple[int, int, int]:
@@ -326,7 +336,9 @@ def decode_stream(
         tables.radius,
     )
     if status != OK:
-        raise EntropyError(MESSAGES[status], offset=base_offset + int(pos), tile=tile)
+        raise EntropyError(
+            MESSAGES[status], offset=base_offset + int(pos), tile=tile, clause=CLAUSES[status]
+        )
     return out
 
 
@@ -381,5 +393,8 @@ def decode_streams(
     failed = np.flatnonzero(status)
     if failed.size:
         t = int(failed[0])
-        raise EntropyError(MESSAGES[int(status[t])], offset=base_offset + int(fail_pos[t]), tile=t)
+        code = int(status[t])
+        raise EntropyError(
+            MESSAGES[code], offset=base_offset + int(fail_pos[t]), tile=t, clause=CLAUSES[code]
+        )
     return out

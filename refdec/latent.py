@@ -52,8 +52,9 @@ def reconstruct_latent(
     ``mu_g = (mean_fp * G + 2^(FG-1)) >> FG`` is the mean in gained units,
     ``yg = (r << F_mu) + mu_g`` the gained latent, and
     ``y_in = Clip3(-in_max, in_max, (yg * IG + 2^(SH-1)) >> SH)`` with
-    ``SH = FIG + F_mu`` the input of the synthesis. Products need up to 48 bits, so the
-    computation is carried out in int64.
+    ``SH = FIG + F_mu`` the input of the synthesis. Products need more than 32 bits, so the
+    computation is carried out in int64, which P-LATENT-RANGE (Annex C.3) makes
+    sufficient.
     """
     m, hy, wy = r.shape
     sh = params.fig + params.f_mu

@@ -29,6 +29,11 @@ NUM_SCALES = 64
 INT16_MIN, INT16_MAX = -(2**15), 2**15 - 1
 DATA_DIR = Path(__file__).parent / "data"
 
+HS_UPSAMPLING, GS_UPSAMPLING = 2, 4
+"""Depth-to-space layers of each chain: ``hs`` maps 1/64 to 1/16, ``gs`` 1/16 to 1."""
+MAX_RESIDUAL = 1564 + (1 << 16)
+"""Largest residual magnitude WD 8.2.6 can decode: R_63 + 2^16."""
+
 SCALARS = (
     "latent.f_mu",
     "latent.fg",
@@ -90,6 +95,7 @@ class ParameterSet:
 
 
 def _layers(rec: dict[str, np.ndarray], prefix: str) -> tuple[IntLayer, ...]:
+    """The layer records ``PREFIX.N.*`` of WD C.3, in order, each checked on its own."""
     layers = []
     n = 0
     while f"{prefix}.{n}.weight" in rec:
@@ -123,7 +129,8 @@ def _check_chain(layers: tuple[IntLayer, ...], name: str, c_in: int, in_bound: i
     for n, layer in enumerate(layers):
         if layer.in_channels != c_in:
             raise ParameterSetError(
-                f"{name}.{n} takes {layer.in_channels} channels, previous gives {c_in}"
+                f"{name}.{n} takes {layer.in_channels} channels, previous gives {c_in}",
+                clause="8.6.4",
             )
         bound = layer.accumulator_bound(in_bound)
         if bound > ACC_MAX:
@@ -132,6 +139,23 @@ def _check_chain(layers: tuple[IntLayer, ...], name: str, c_in: int, in_bound: i
             )
         c_in = layer.out_channels
         in_bound = max(abs(layer.clip_lo), abs(layer.clip_hi))
+
+
+def _check_latent_range(g: np.ndarray, ig: np.ndarray, scalars: dict[str, int]) -> None:
+    """WD 8.5 fits in 64-bit integers [P-LATENT-RANGE].
+
+    The residual is at most ``R_63 + 2^16`` in magnitude (8.2.6) and the mean at most
+    ``2^15`` (an int16 output of ``hs``), so ``yg * IG`` is bounded by the expression
+    below; it and ``mean_fp * G`` must stay below ``2^62``.
+    """
+    f_mu, fg = scalars["latent.f_mu"], scalars["latent.fg"]
+    g_max, ig_max = int(g.max()), int(ig.max())
+    mu_g = ((1 << 15) * g_max + (1 << (fg - 1))) >> fg
+    yg = ((MAX_RESIDUAL << f_mu) + mu_g) * ig_max
+    if max((1 << 15) * g_max, yg) >= 1 << 62:
+        raise ParameterSetError(
+            "latent reconstruction (WD 8.5) could exceed 62 bits", clause="C.3"
+        )
 
 
 def load_parameter_set(data: bytes) -> ParameterSet:
@@ -147,13 +171,15 @@ def load_parameter_set(data: bytes) -> ParameterSet:
     z_table = rec.get("z.table")
     if z_table is None or z_table.dtype != np.int32 or z_table.ndim != 1:
         raise ParameterSetError("record z.table must be int32 (MZ,)")
-    if z_table.min() < 0 or z_table.max() >= NUM_SCALES:
+    if z_table.size == 0 or z_table.min() < 0 or z_table.max() >= NUM_SCALES:
         raise ParameterSetError(f"z.table entries must lie in 0..{NUM_SCALES - 1}")
     gains = [rec.get(k) for k in ("gain.mean", "gain.inverse", "gain.scale_offset")]
     if any(g is None or g.dtype != np.int32 or g.ndim != 2 for g in gains):
         raise ParameterSetError("gain tables must be int32 (Q, M)")
     if len({g.shape for g in gains}) != 1 or not 1 <= gains[0].shape[0] <= 256:
         raise ParameterSetError("gain tables must share one shape (Q, M) with Q <= 256")
+    if gains[0].shape[1] == 0:
+        raise ParameterSetError("gain tables need at least one latent channel (M >= 1)")
     if gains[0].min() <= 0 or gains[1].min() <= 0:
         raise ParameterSetError("gains must be positive")
     m = gains[0].shape[1]
@@ -170,6 +196,10 @@ def load_parameter_set(data: bytes) -> ParameterSet:
         raise ParameterSetError("fig + f_mu must be at least 1")
     _check_chain(hs, "hs", len(z_table), scalars["hyper.in_max"])
     _check_chain(gs, "gs", m, scalars["latent.in_max"])
+    for name, chain, ups in (("hs", hs, HS_UPSAMPLING), ("gs", gs, GS_UPSAMPLING)):
+        if sum(layer.depth_to_space for layer in chain) != ups:
+            raise ParameterSetError(f"{name} must have exactly {ups} depth-to-space layers")
+    _check_latent_range(gains[0], gains[1], scalars)
     if hs[-1].out_channels != 2 * m:
         raise ParameterSetError(f"hs must end in 2M = {2 * m} channels")
     if gs[-1].out_channels != 3:

@@ -6,7 +6,7 @@ it was derived). Table ``i`` (``i = 0..63``) has radius ``R_i`` and a cumulative
 frequency array ``cdf`` of length ``2 R_i + 3`` with ``cdf[0] = 0`` and
 ``cdf[2 R_i + 2] = 65536``: symbol ``s`` has frequency ``cdf[s + 1] - cdf[s] >= 1``;
 symbols ``0..2 R_i`` stand for the values ``s - R_i`` and symbol ``2 R_i + 1`` is the
-escape (WD 8.2.3, 8.2.5).
+escape (WD 8.2.6).
 
 For the numba kernels of :mod:`refdec.entropy` the tables are exposed as flat arrays:
 the ``cdf`` of table ``i`` is ``cdf_flat[cdf_offset[i] : cdf_offset[i] + cdf_len[i]]``.

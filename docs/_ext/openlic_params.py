@@ -17,8 +17,9 @@ files that ``refdec`` ships and render them:
     tables of the shipped table file, which is first authenticated against
     :data:`refdec.tables.TABLES_SHA256` (a mismatch fails the build).
 
-Both accept ``:caption:`` (a title prefix) and ``:name:`` (a reference target for the
-first table). Load with ``extensions = [..., "openlic_params"]`` in ``conf.py``.
+Both accept ``:caption:`` (for ``parameter-sets`` a prefix of the table titles) and
+``:name:`` (a reference target for the first table). Load with
+``extensions = [..., "openlic_params"]`` in ``conf.py``.
 """
 
 from __future__ import annotations
@@ -229,14 +230,16 @@ class ParameterSets(SphinxDirective):
         if not paths:
             raise self.error(f"no parameter file matches {pattern!r}")
         self.env.note_dependency(str(Path(params.__file__ or "").resolve()))
-        prefix = self.options.get("caption", "Parameter set")
+        prefix = self.options.get("caption", "")
         out: list[nodes.Node] = []
         for path in paths:
             self.env.note_dependency(str(path))
             try:
                 s = summarise(path)
             except DecodeError as exc:
-                raise self.error(f"{path.name} is not a conforming parameter set: {exc}")
+                raise self.error(
+                    f"{path.name} is not a conforming parameter set: {exc}"
+                ) from exc
             out.extend(self._render(s, prefix))
         if "name" in self.options and out:
             self.add_name(out[0])
@@ -254,12 +257,12 @@ class ParameterSets(SphinxDirective):
         facts += [(sym, _literal(f"{key} = {value}")) for key, sym, value in s.constants]
         facts += [
             ("Decoder complexity",
-             f"{s.total_kmac:.2f} kMAC per picture sample position "
+             f"{s.total_kmac:.2f} kMAC per picture position "
              f"(hs {s.hs_kmac:.2f}, gs {s.gs_kmac:.2f})"),
             ("Largest value of 8.5", f"fits a {s.latent_bits}-bit two's complement integer"),
         ]
         summary = _table(
-            f"{prefix} {s.path.name}", ("Property", "Value"), facts, (30, 70)
+            f"{prefix}Parameter set {s.path.name}", ("Property", "Value"), facts, (30, 70)
         )
         rows = [
             (
@@ -276,9 +279,9 @@ class ParameterSets(SphinxDirective):
             for layer in s.layers
         ]
         layers = _table(
-            f"{prefix} {s.path.name}: layers",
+            f"{prefix}Layers of parameter set {s.path.name}",
             ("Layer", "weight O × I × K × K", "shift", "depth_to_space", "lo, hi",
-             "Output channels", "Accumulator bound (8.6.2)", "kMAC per sample"),
+             "Output channels", "Accumulator bound (8.6.2)", "kMAC per position"),
             rows,
             (10, 18, 8, 10, 14, 10, 18, 12),
         )

@@ -110,8 +110,15 @@ def msssim(ref: np.ndarray, rec: np.ndarray) -> float:
     def t(a: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(a, np.float32)).permute(2, 0, 1)[None]
 
-    with torch.no_grad():
-        return float(ms_ssim(t(ref), t(rec), data_range=255.0, size_average=True))
+    # One thread: the separable Gaussian filters are small convolutions that run no
+    # faster on more threads, and far slower when other work shares the cores.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with torch.no_grad():
+            return float(ms_ssim(t(ref), t(rec), data_range=255.0, size_average=True))
+    finally:
+        torch.set_num_threads(threads)
 
 
 def msssim_db(value: float) -> float:

@@ -1,0 +1,240 @@
+"""Float counterparts of the OpenLIC decoder, for the benchmarks (informative).
+
+Two different things, for two different questions:
+
+* :class:`FloatModel` runs the **float model** (a training checkpoint) end to end:
+  ``g_a``, ``h_a``, rounding of ``z``, ``h_s``, the gains of the quality index,
+  rounding of the residuals, the inverse gains and ``g_s``, all in float32, exactly as
+  in training (:class:`encoder.model.OpenLICModel`) but with rounding instead of
+  noise. Compared with the integer decoder at the same quality it measures what the
+  export to integers (post-training quantisation, WD Annex C) costs: the quantisation
+  loss in BD-rate.
+* :class:`FloatNet` is a **float32 PyTorch decoder of the integer network** itself:
+  every integer layer of the parameter set (WD 8.6) becomes a float convolution with
+  weights ``W / 2^s`` and biases ``B / 2^s - 1/2`` (per output channel ``s``: the
+  ``- 1/2`` undoes the rounding offset folded into ``B``), the same depth-to-space and
+  the same clipping, but no rounding. It computes the function of the integer network
+  up to rounding, with the same layers, shapes and operation count, so its speed
+  against refdec compares the two implementations (numba integers against PyTorch's
+  float32 kernels) on exactly the same network. The shipped files hold no float
+  synthesis weights in any case (the encoder needs only the analysis side).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from openlic.bench import BenchError
+
+# -- the float model ------------------------------------------------------------------
+
+
+def load_float_checkpoint(path: Path, shipped: Any) -> Any:
+    """The float model of a training checkpoint, checked against the encoder's weights.
+
+    The export (``python -m encoder.export``) reorders the latent channels but never
+    the first analysis layer, so that layer identifies the model: it must equal the
+    encoder's (stored in half precision) to within half-precision rounding.
+    """
+    from encoder.model import ModelConfig, OpenLICModel
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        model = OpenLICModel(ModelConfig.from_dict(state["config"]))
+        model.load_state_dict({k: v.float() for k, v in state["model"].items()})
+    except (OSError, KeyError, RuntimeError, TypeError, ValueError) as e:
+        raise BenchError(f"cannot load the float checkpoint '{path}': {e}") from None
+    if model.cfg != shipped.cfg:
+        raise BenchError(f"the float checkpoint '{path}' has another configuration")
+    a = model.g_a[0].weight.detach()
+    b = shipped.g_a[0].weight.detach().float()
+    if (a - b).abs().max() > 2e-3 * a.abs().max() + 1e-6:
+        raise BenchError(
+            f"the float checkpoint '{path}' is not the model the parameter set was "
+            "exported from (its analysis weights differ)"
+        )
+    return model.eval()
+
+
+class FloatModel:
+    """The float model end to end at any quality index (see the module docstring)."""
+
+    def __init__(self, model: Any, num_qualities: int) -> None:
+        from encoder.export import quality_gains
+
+        self.model = model.eval()
+        g, ig = quality_gains(model, num_qualities)
+        self.gain = torch.from_numpy(g).float()
+        self.inv_gain = torch.from_numpy(ig).float()
+
+    @torch.no_grad()
+    def analyse(self, image: np.ndarray) -> dict[str, Any]:
+        """The quality-independent part: ``y``, ``z_hat``, mean and scale, bits of z.
+
+        Padding and cropping follow the encoder (:func:`encoder.pipeline.analyse`):
+        replicate padding to a multiple of 64, latent ``ceil(H/16) x ceil(W/16)``.
+        """
+        from encoder.model import gaussian_likelihood
+
+        m = self.model
+        h, w = image.shape[:2]
+        x = torch.from_numpy(image.astype(np.float32) / 255.0).permute(2, 0, 1)[None]
+        x = F.pad(x, (0, -w % 64, 0, -h % 64), mode="replicate")
+        hy, wy = math.ceil(h / 16), math.ceil(w / 16)
+        hz, wz = math.ceil(hy / 4), math.ceil(wy / 4)
+        y = m.g_a(x)
+        z_hat = torch.round(m.h_a(y))[..., :hz, :wz]
+        mean, log_scale = m.hyper_synthesis(z_hat)
+        z_scale = m.log_z_scale.exp()[None, :, None, None].expand_as(z_hat)
+        bits_z = float(-torch.log2(gaussian_likelihood(z_hat, z_scale)).sum())
+        return {
+            "h": h, "w": w, "y": y[..., :hy, :wy],
+            "mean": mean[..., :hy, :wy], "scale": log_scale[..., :hy, :wy].exp(),
+            "bits_z": bits_z,
+        }
+
+    @torch.no_grad()
+    def reconstruct(self, state: dict[str, Any], quality: int) -> tuple[np.ndarray, float]:
+        """8-bit picture and estimated bits (likelihoods of ``y_hat`` and ``z_hat``)."""
+        from encoder.model import gaussian_likelihood, run_chain
+
+        g = self.gain[quality][None, :, None, None]
+        ig = self.inv_gain[quality][None, :, None, None]
+        mg = state["mean"] * g
+        r = torch.round(state["y"] * g - mg)
+        bits_y = float(-torch.log2(gaussian_likelihood(r, state["scale"] * g)).sum())
+        x_hat = run_chain(self.model.g_s, (r + mg) * ig)[0, :, : state["h"], : state["w"]]
+        pic = torch.round(x_hat.clamp(0, 1) * 255).to(torch.uint8).permute(1, 2, 0)
+        return np.ascontiguousarray(pic.numpy()), bits_y + state["bits_z"]
+
+
+# -- a float32 decoder of the integer network ------------------------------------------
+
+
+class FloatNet(torch.nn.Module):
+    """The integer layers of WD 8.6 as float32 convolutions (see the module docstring)."""
+
+    def __init__(self, layers: list[Any]) -> None:
+        super().__init__()
+        self.specs: list[tuple[int, bool, float, float]] = []
+        self.weights = torch.nn.ParameterList()
+        self.biases = torch.nn.ParameterList()
+        for layer in layers:
+            s = layer.shift.astype(np.float64)
+            scale = 2.0**-s
+            w = layer.weight.astype(np.float64) * scale[:, None, None, None]
+            b = layer.bias.astype(np.float64) * scale - np.where(s > 0, 0.5, 0.0)
+            self.weights.append(torch.nn.Parameter(torch.from_numpy(w).float(), False))
+            self.biases.append(torch.nn.Parameter(torch.from_numpy(b).float(), False))
+            self.specs.append(
+                (layer.kernel // 2, layer.depth_to_space, float(layer.clip_lo),
+                 float(layer.clip_hi))
+            )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for (pad, d2s, lo, hi), w, b in zip(self.specs, self.weights, self.biases):
+            x = F.conv2d(x, w, b, padding=pad)
+            if d2s:
+                x = F.pixel_shuffle(x, 2)
+            x = x.clamp(lo, hi)
+        return x
+
+
+class FloatDecoder:
+    """refdec's decoding process with both networks replaced by :class:`FloatNet`.
+
+    Parsing, entropy decoding (the same refdec functions) and the table indices are
+    those of refdec: table indices must come from the integer hyper synthesis, or the
+    float decoder could not parse at all (WD 8.4). The float hyper network is run and
+    timed on the same input, and its means are the ones the float decoder uses.
+    """
+
+    def __init__(self, params: Any) -> None:
+        self.params = params
+        self.hs = FloatNet(list(params.hs)).eval()
+        self.gs = FloatNet(list(params.gs)).eval()
+
+    @torch.no_grad()
+    def decode(self, data: bytes, params_path: Path | None = None) -> tuple[np.ndarray, dict]:
+        from refdec.codestream import parse_codestream
+        from refdec.decoder import decode_latent
+        from refdec.entropy import decode_stream
+        from refdec.hyper import hyper_symbol_tables, hyper_synthesis
+        from refdec.latent import reconstruct_latent, scale_indices
+        from refdec.output import to_samples
+        from refdec.params import find_parameter_set
+
+        t0 = time.perf_counter_ns()
+        parsed = parse_codestream(bytes(data))
+        hdr = parsed.header
+        params = find_parameter_set(hdr.parameter_set_hash, params_path)
+        hz, wz, hy, wy = hdr.hyper_height, hdr.hyper_width, hdr.latent_height, hdr.latent_width
+        z_hat = decode_stream(
+            parsed.z_stream, hyper_symbol_tables(params, hz, wz), base_offset=parsed.z_offset
+        ).reshape(params.mz, hz, wz)
+        t1 = time.perf_counter_ns()
+        lim = params.hyper_in_max
+        z = torch.from_numpy(np.clip(z_hat, -lim, lim).astype(np.float32))[None]
+        out = self.hs(z)[0, :, :hy, :wy]
+        mean_f = torch.round(out[: params.m]).numpy().astype(np.int32)
+        t2 = time.perf_counter_ns()
+        # Table indices from the integer hyper synthesis (not timed as float work).
+        _, ls_fp = hyper_synthesis(z_hat, params, hy, wy)
+        t3 = time.perf_counter_ns()
+        idx = scale_indices(ls_fp, hdr.quality, params)
+        r = decode_latent(parsed, params, idx)
+        t4 = time.perf_counter_ns()
+        y_in = reconstruct_latent(r, mean_f, hdr.quality, params)
+        y = torch.from_numpy(y_in.astype(np.float32)).permute(2, 0, 1)[None]
+        x = self.gs(y)[0].permute(1, 2, 0)
+        x_fp = torch.round(x).numpy().astype(np.int64)
+        samples = to_samples(x_fp, params.f_out, hdr.bit_depth, hdr.width, hdr.height)
+        t5 = time.perf_counter_ns()
+        return samples, {
+            "entropy": (t1 - t0) + (t4 - t3),
+            "hyper": t2 - t1,
+            "synthesis": t5 - t4,
+        }
+
+
+def network_macs(layers: list[Any], height: int, width: int) -> int:
+    """Multiply-accumulates of a chain of integer layers on a ``height x width`` input."""
+    total = 0
+    for layer in layers:
+        o, i, k, _ = layer.weight.shape
+        total += height * width * int(o) * int(i) * int(k) * int(k)
+        if layer.depth_to_space:
+            height, width = 2 * height, 2 * width
+    return total
+
+
+def torch_macs(module: torch.nn.Module, x: torch.Tensor) -> int:
+    """Multiply-accumulates of the convolutions of ``module`` on input ``x`` (hooks)."""
+    total = 0
+
+    def hook(mod: torch.nn.Conv2d, _inp: Any, out: torch.Tensor) -> None:
+        nonlocal total
+        k = mod.kernel_size[0] * mod.kernel_size[1]
+        total += out.numel() // out.shape[0] * (mod.in_channels // mod.groups) * k
+
+    handles = [m.register_forward_hook(hook) for m in module.modules()
+               if isinstance(m, torch.nn.Conv2d)]
+    try:
+        with torch.no_grad():
+            module(x)
+    finally:
+        for h in handles:
+            h.remove()
+    return total
+
+
+def check_torch() -> None:
+    if torch is None:  # pragma: no cover - the import above fails first
+        raise BenchError("PyTorch is needed")

@@ -1,0 +1,346 @@
+"""Speed, complexity and memory of the encoder and the reference decoder.
+
+``openlic bench speed`` and ``openlic bench decode`` (the decoder part alone) code the
+pictures at one quality index with the shipped model and measure, in one run:
+
+* the encoder's time per picture (:func:`encoder.encode_detailed`, analysis in
+  PyTorch float32, entropy coding in Python/numba);
+* refdec's time per picture, end to end and per stage, after the numba kernels are
+  compiled and cached (one warm-up decode first): ``parse`` (segments, header,
+  parameter set), ``hyper`` (decoding of the hyper-latent and the integer hyper
+  synthesis network), ``latent`` (table indices and entropy decoding of the
+  residuals), ``synthesis`` (latent reconstruction, the integer synthesis network,
+  output conversion);
+* megapixels per second, end to end and per stage;
+* the multiply-accumulates per pixel of each network (kMAC/px), from the layer shapes
+  of the parameter set; refdec's banded synthesis recomputes a halo of latent rows
+  around each band, reported as its executed MACs;
+* the synthesis throughput (nominal MACs over the stage time, GMAC/s) against the
+  integer multiply-accumulate peak of a plain numba kernel measured in the same run
+  (:func:`numba_int_peak`: int16 x int16 products summed in int32, ``parallel=True``
+  over rows, the loop form of refdec's own kernel);
+* the same decoding with both networks replaced by a float32 PyTorch network of the
+  same layers (:class:`openlic.bench.floatnet.FloatDecoder`), its time per stage,
+  the ratio refdec / float32, and how far its pictures lie from refdec's;
+* peak resident memory (``VmHWM``) of a fresh process that decodes (refdec only,
+  no PyTorch) or encodes every picture (:mod:`openlic.bench.memprobe`).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numba import njit, prange
+
+from openlic.bench import BenchError
+from openlic.bench.machine import load_average
+from openlic.bench.metrics import psnr_rgb
+from openlic.bench.rd import _clean, _progress, load_image
+
+SCHEMA = 1
+STAGES = ("parse", "hyper", "latent", "synthesis")
+
+
+@njit(parallel=True, cache=True)
+def _int_gemm(a, b, out):  # noqa: ANN001 - numba kernel
+    for i in prange(a.shape[0]):
+        for j in range(b.shape[0]):
+            acc = np.int32(0)
+            for k in range(a.shape[1]):
+                acc = np.int32(acc + np.int32(a[i, k]) * np.int32(b[j, k]))
+            out[i, j] = acc
+
+
+def numba_int_peak(m: int = 2048, n: int = 256, k: int = 256, repeat: int = 10) -> dict:
+    """GMAC/s of a plain numba int16 x int16 -> int32 product (best of ``repeat``).
+
+    The result is checked against numpy's exact int64 product.
+    """
+    rng = np.random.default_rng(0)
+    a = rng.integers(-4096, 4096, (m, k)).astype(np.int16)
+    b = rng.integers(-255, 256, (n, k)).astype(np.int16)
+    out = np.empty((m, n), np.int32)
+    _int_gemm(a[:8], b, out[:8])  # compile (or load from the cache)
+    best = math.inf
+    for _ in range(repeat):
+        t = time.perf_counter()
+        _int_gemm(a, b, out)
+        best = min(best, time.perf_counter() - t)
+    exact = a[:64].astype(np.int64) @ b.astype(np.int64).T
+    if not np.array_equal(out[:64], exact):
+        raise BenchError("the numba integer kernel gave a wrong product")
+    return {"gmac_per_s": m * n * k / best / 1e9, "shape": [m, n, k], "seconds": best}
+
+
+def band_macs(layers: list, hy: int, wy: int, band_rows: int) -> int:
+    """MACs refdec's banded synthesis executes, halo rows included."""
+    from openlic.bench.floatnet import network_macs
+    from refdec.synthesis import halo
+
+    h = halo(layers)
+    total = 0
+    for y0 in range(0, hy, band_rows):
+        y1 = min(y0 + band_rows, hy)
+        a, b = max(0, y0 - h), min(hy, y1 + h)
+        total += network_macs(layers, b - a, wy)
+    return total
+
+
+def _memprobe(args: list[str]) -> dict | None:
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "openlic.bench.memprobe", *args],
+            capture_output=True, text=True, timeout=3600,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if proc.returncode != 0 or not proc.stdout.strip():
+        return None
+    try:
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+    except ValueError:
+        return None
+
+
+def _best(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    best, result = math.inf, None
+    for _ in range(max(1, repeat)):
+        t = time.perf_counter()
+        r = fn()
+        dt = time.perf_counter() - t
+        if dt < best:
+            best, result = dt, r
+    return best, result
+
+
+def run_speed(
+    images: Sequence[Path],
+    *,
+    quality: int | None = None,
+    params_path: Path | None = None,
+    encode_timing: bool = True,
+    memory: bool = True,
+    repeat: int = 1,
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+    machine: dict | None = None,
+) -> dict:
+    """Run the speed benchmark; returns the results (the content of ``speed.json``)."""
+    import numba
+    import torch
+
+    import refdec
+    from encoder import encode_detailed
+    from encoder.pipeline import DEFAULT_QUALITY, load_codec
+    from openlic.bench.floatnet import FloatDecoder, network_macs, torch_macs
+    from refdec.decoder import BAND_ROWS
+
+    started = datetime.datetime.now(datetime.timezone.utc)
+    try:
+        codec = load_codec(params_path)
+    except (OSError, ValueError) as e:
+        raise BenchError(f"cannot load the OpenLIC model: {e}") from None
+    q = DEFAULT_QUALITY if quality is None else quality
+    if not 0 <= q < codec.params.num_qualities:
+        raise BenchError(f"quality must lie in 0..{codec.params.num_qualities - 1}")
+    params = codec.params
+    kw = {"params_path": params_path} if params_path else {}
+    fdec = FloatDecoder(params)
+
+    log("measuring the numba integer multiply-accumulate peak")
+    peak = numba_int_peak()
+    # Warm-up: compile (or load from numba's cache) every kernel, and warm PyTorch.
+    first = load_image(images[0])
+    data0 = encode_detailed(first, bit_depth=8, quality=q, codec=codec).data
+    refdec.decode(data0, **kw)
+    fdec.decode(data0, params_path)
+
+    rows: list[dict] = []
+    streams: list[bytes] = []
+    enc_macs_cache: dict[tuple[int, int], int] = {}
+    bar = _progress(len(images), progress)
+    try:
+        for path in images:
+            image = load_image(path)
+            h, w = image.shape[:2]
+            t_enc, enc = _best(
+                lambda image=image: encode_detailed(image, bit_depth=8, quality=q, codec=codec),
+                repeat if encode_timing else 1,
+            )
+            data = enc.data
+            streams.append(data)
+            t_dec, pic = _best(lambda data=data: refdec.decode(data, **kw), repeat)
+            t_flt, (fsamples, ftimes) = _best(
+                lambda data=data: fdec.decode(data, params_path), repeat
+            )
+            hdr = pic.header
+            hy, wy, hz, wz = hdr.latent_height, hdr.latent_width, hdr.hyper_height, hdr.hyper_width
+            if (h, w) not in enc_macs_cache:
+                x = torch.zeros(1, 3, h + (-h % 64), w + (-w % 64))
+                model = codec.model
+                y = model.g_a(x)
+                enc_macs_cache[(h, w)] = torch_macs(model.g_a, x) + torch_macs(model.h_a, y)
+            diff = np.abs(fsamples.astype(np.int32) - pic.samples.astype(np.int32))
+            rows.append({
+                "name": path.name, "width": w, "height": h, "bytes": len(data),
+                "bpp": 8 * len(data) / (h * w),
+                "encode_s": t_enc if encode_timing else None,
+                "decode_s": t_dec,
+                "stages_s": {k: pic.timings_ns.get(k, 0) / 1e9 for k in STAGES},
+                "float_decode_s": t_flt,
+                "float_stages_s": {k: v / 1e9 for k, v in ftimes.items()},
+                "float_psnr_vs_refdec": psnr_rgb(pic.samples, fsamples),
+                "float_max_abs_diff": int(diff.max()),
+                "macs": {
+                    "hyper": network_macs(list(params.hs), hz, wz),
+                    "synthesis": network_macs(list(params.gs), hy, wy),
+                    "synthesis_executed": band_macs(list(params.gs), hy, wy, BAND_ROWS),
+                    "encoder_analysis": enc_macs_cache[(h, w)],
+                },
+            })
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+
+    mem: dict[str, Any] = {}
+    if memory:
+        log("measuring peak memory in fresh processes")
+        with tempfile.TemporaryDirectory() as d:
+            files = []
+            for i, s in enumerate(streams):
+                f = Path(d) / f"{i}.olic"
+                f.write_bytes(s)
+                files.append(str(f))
+            extra = ["--params", str(params_path)] if params_path else []
+            mem["decode"] = _memprobe(["decode", *files, *extra])
+            if encode_timing:
+                mem["encode"] = _memprobe(
+                    ["encode", "--quality", str(q), *map(str, images), *extra]
+                )
+
+    return _clean({
+        "schema": SCHEMA,
+        "kind": "speed",
+        "started": started.isoformat(timespec="seconds"),
+        "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "machine": {**(machine or {}), "load_average_end": load_average()},
+        "model": {"params_sha256": codec.params_sha256.hex(), "quality": q,
+                  "band_rows": BAND_ROWS},
+        "threads": {"numba": numba.get_num_threads(), "torch": torch.get_num_threads()},
+        "repeat": repeat,
+        "numba_int_peak": peak,
+        "pictures": rows,
+        "summary": summarise(rows, peak["gmac_per_s"]),
+        "memory": mem,
+    })
+
+
+def summarise(rows: list[dict], peak_gmacs: float) -> dict:
+    """Totals over the pictures: times, MP/s, kMAC/px, GMAC/s, ratios."""
+    n = len(rows)
+    pixels = sum(r["width"] * r["height"] for r in rows)
+    mp = pixels / 1e6
+
+    def total(key: str, sub: str | None = None) -> float:
+        return sum((r[key][sub] if sub else r[key]) or 0.0 for r in rows)
+
+    dec = total("decode_s")
+    stages = {k: total("stages_s", k) for k in STAGES}
+    fst = {k: total("float_stages_s", k) for k in ("entropy", "hyper", "synthesis")}
+    macs = {k: total("macs", k) for k in
+            ("hyper", "synthesis", "synthesis_executed", "encoder_analysis")}
+    enc = total("encode_s") if rows and rows[0]["encode_s"] is not None else None
+    float_e2e = sum(fst.values())
+    return {
+        "pictures": n,
+        "megapixels": mp,
+        "bpp": float(np.mean([r["bpp"] for r in rows])) if rows else None,
+        "encode_s_per_picture": enc / n if enc is not None else None,
+        "encode_mp_per_s": mp / enc if enc else None,
+        "decode_s_per_picture": dec / n,
+        "decode_mp_per_s": mp / dec,
+        "stage_s_per_picture": {k: v / n for k, v in stages.items()},
+        "stage_mp_per_s": {k: (mp / v if v else None) for k, v in stages.items()},
+        "entropy_s_per_picture": (stages["parse"] + stages["latent"]) / n,
+        "kmac_per_pixel": {
+            "hyper": macs["hyper"] / pixels / 1e3,
+            "synthesis": macs["synthesis"] / pixels / 1e3,
+            "synthesis_executed": macs["synthesis_executed"] / pixels / 1e3,
+            "decoder": (macs["hyper"] + macs["synthesis"]) / pixels / 1e3,
+            "encoder_analysis": macs["encoder_analysis"] / pixels / 1e3,
+        },
+        "synthesis_gmac_per_s": macs["synthesis"] / stages["synthesis"] / 1e9,
+        "synthesis_executed_gmac_per_s": macs["synthesis_executed"] / stages["synthesis"] / 1e9,
+        "numba_int_peak_gmac_per_s": peak_gmacs,
+        "synthesis_fraction_of_peak": macs["synthesis_executed"] / stages["synthesis"] / 1e9
+        / peak_gmacs,
+        "float": {
+            "stage_s_per_picture": {k: v / n for k, v in fst.items()},
+            "decode_s_per_picture": float_e2e / n,
+            "ratio_refdec_to_float": {
+                "end_to_end": dec / float_e2e,
+                "hyper": stages["hyper"] / fst["hyper"],
+                "synthesis": stages["synthesis"] / fst["synthesis"],
+            },
+            "min_psnr_vs_refdec": min(r["float_psnr_vs_refdec"] for r in rows),
+            "max_abs_diff": max(r["float_max_abs_diff"] for r in rows),
+        },
+    }
+
+
+def summary_text(results: dict) -> str:
+    s = results["summary"]
+    lines = [
+        f"{s['pictures']} pictures, quality {results['model']['quality']}, "
+        f"{s['bpp']:.3f} bpp on average",
+    ]
+    if s["encode_s_per_picture"] is not None:
+        lines.append(
+            f"encode: {s['encode_s_per_picture']:.3f} s/picture, {s['encode_mp_per_s']:.3f} MP/s"
+        )
+    lines.append(
+        f"decode (refdec): {s['decode_s_per_picture']:.3f} s/picture, "
+        f"{s['decode_mp_per_s']:.3f} MP/s"
+    )
+    for k in STAGES:
+        lines.append(f"  {k:<10} {1e3 * s['stage_s_per_picture'][k]:8.1f} ms/picture")
+    k = s["kmac_per_pixel"]
+    lines.append(
+        f"kMAC/px: hyper {k['hyper']:.2f}, synthesis {k['synthesis']:.2f} "
+        f"({k['synthesis_executed']:.2f} executed with band halos), "
+        f"encoder analysis {k['encoder_analysis']:.2f}"
+    )
+    lines.append(
+        f"synthesis: {s['synthesis_gmac_per_s']:.2f} GMAC/s nominal, "
+        f"{s['synthesis_executed_gmac_per_s']:.2f} executed; numba int peak "
+        f"{s['numba_int_peak_gmac_per_s']:.2f} GMAC/s "
+        f"({100 * s['synthesis_fraction_of_peak']:.0f}% of peak)"
+    )
+    f = s["float"]
+    r = f["ratio_refdec_to_float"]
+    lines.append(
+        f"float32 PyTorch decoder: {f['decode_s_per_picture']:.3f} s/picture; "
+        f"refdec/float32 time: {r['end_to_end']:.2f} end to end, "
+        f"{r['hyper']:.2f} hyper, {r['synthesis']:.2f} synthesis; "
+        f"float vs refdec pictures: min PSNR {f['min_psnr_vs_refdec']:.1f} dB, "
+        f"max |diff| {f['max_abs_diff']}"
+    )
+    for what, m in results.get("memory", {}).items():
+        if m:
+            lines.append(
+                f"peak memory ({what}): {m['peak_mib']:.0f} MiB "
+                f"({m['baseline_mib']:.0f} MiB after imports)"
+            )
+    return "\n".join(lines)
