@@ -22,7 +22,7 @@ author = "The OpenLIC authors"
 copyright = "2026, The OpenLIC authors"
 release = version = "0.1.0"
 
-extensions = ["sphinx.ext.mathjax", "openlic_params"]
+extensions = ["sphinx.ext.mathjax", "openlic_params", "openlic_conformance"]
 
 # The syntax, marker and level tables of the WD are generated from refdec by the
 # extension docs/_ext/openlic_syntax.py. Until that extension exists, the directives

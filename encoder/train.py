@@ -102,8 +102,17 @@ def main(argv: list[str] | None = None) -> int:
         help="JSON overrides of encoder.model.ModelConfig, e.g. '{\"m_latent\": 64}'",
     )
     ap.add_argument("--no-progress", action="store_true")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="CPU threads of PyTorch (default: its own choice; 1 on a busy machine, "
+        "where waiting threads stall each other)",
+    )
     args = ap.parse_args(argv)
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     distributed = "WORLD_SIZE" in os.environ and int(os.environ["WORLD_SIZE"]) > 1
     rank = 0
     device = torch.device(args.device)

@@ -153,3 +153,24 @@ def codestream_mutator(data: bytes, max_size: int, seed: int) -> bytes:
     if rng.randrange(8):
         data = fix_crcs(data)
     return data[:max_size]
+
+
+def parse_entropy_input(data: bytes) -> tuple[list[int], list[tuple[int, bytes]]] | None:
+    """The table indices and ``(number of values, stream)`` pairs of an input of
+    fuzz_entropy.py (format in its docstring); None if it has none."""
+    if len(data) < 2:
+        return None
+    n_streams, n_tables = 1 + (data[0] & 3), 1 + data[1]
+    tables = [t % 64 for t in data[2 : 2 + n_tables]]
+    if not tables:
+        return None
+    pos = 2 + n_tables
+    streams = []
+    for _ in range(n_streams):
+        if pos + 3 > len(data):
+            break
+        n, length = struct.unpack_from(">BH", data, pos)
+        pos += 3
+        streams.append((n, data[pos : pos + length]))
+        pos += length
+    return (tables, streams) if streams else None

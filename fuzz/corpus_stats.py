@@ -1,15 +1,24 @@
-"""What the inputs of a codestream corpus do: the outcome of ``refdec.decode`` (with the
-tiny model) for each, counted by error class, and the WD clauses reached.
+"""Replay corpora without atheris and count what their inputs do.
 
     python fuzz/corpus_stats.py /tmp/openlic-fuzz/corpus/decode [more folders]
+    python fuzz/corpus_stats.py --entropy /tmp/openlic-fuzz/corpus/entropy
 
-It shows how deep a corpus reaches: a corpus whose inputs all fail at the signature
-or the checksums tests little beyond WD 5.2. Inputs declaring more than
-``common.MAX_SAMPLES`` samples are counted apart (fuzz_decode does not decode them).
+For codestreams: the outcome of parsing, ``refdec.info`` and ``refdec.decode`` (whole
+and as the prefix the harnesses try, with the tiny model), counted by the error class
+and WD clause of the whole decode. It shows how deep a corpus reaches: one whose
+inputs all fail at the signature or the checksums tests little beyond WD 5.2. Inputs
+declaring more than ``common.MAX_SAMPLES`` samples are parsed only, as in fuzz_decode.
+With ``--entropy``: the outcome of each stream of fuzz_entropy inputs.
+
+``--no-jit`` runs the numba kernels as plain Python, for line coverage of the corpora::
+
+    NUMBA_DISABLE_JIT=1 coverage run --include='refdec/*' fuzz/corpus_stats.py --no-jit DIR
+    coverage report
 """
 
 from __future__ import annotations
 
+import argparse
 import collections
 import sys
 from pathlib import Path
@@ -17,14 +26,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 
-common.configure(jit=True)
 
-import refdec  # noqa: E402
-from refdec.codestream import parse_codestream  # noqa: E402
-from refdec.errors import DecodeError  # noqa: E402
+def codestream_outcome(data: bytes) -> str:
+    import refdec
+    from refdec.codestream import parse_codestream
+    from refdec.errors import DecodeError
 
-
-def outcome(data: bytes) -> str:
+    try:
+        refdec.info(data)
+    except DecodeError:
+        pass
     try:
         hdr = parse_codestream(data, max_bytes=len(data)).header
     except DecodeError as e:
@@ -32,21 +43,57 @@ def outcome(data: bytes) -> str:
     if hdr.width * hdr.height > common.MAX_SAMPLES:
         return "not decoded: above the size cap"
     try:
+        refdec.decode(data, max_bytes=len(data) * data[-1] // 255, params_path=common.TINY_PARAMS)
+    except DecodeError:
+        pass
+    try:
         refdec.decode(data, params_path=common.TINY_PARAMS)
     except DecodeError as e:
         return f"decode: {type(e).__name__} (WD {e.clause})"
     return "decoded"
 
 
+def entropy_outcomes(data: bytes) -> list[str]:
+    import numpy as np
+
+    from refdec.entropy import decode_stream
+    from refdec.errors import EntropyError
+
+    parsed = common.parse_entropy_input(data)
+    if parsed is None:
+        return ["no stream"]
+    tables, streams = parsed
+    out = []
+    for s, (n, stream) in enumerate(streams):
+        idx = np.array([tables[(s + j) % len(tables)] for j in range(n)], np.int32)
+        try:
+            decode_stream(stream, idx)
+        except EntropyError as e:
+            out.append(f"EntropyError (WD {e.clause}): {e.message}")
+        else:
+            out.append(f"decoded ({'no values' if n == 0 else 'values'})")
+    return out
+
+
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("folders", nargs="+", type=Path)
+    ap.add_argument("--entropy", action="store_true", help="fuzz_entropy inputs")
+    ap.add_argument("--no-jit", action="store_true", help="numba kernels as plain Python")
+    args = ap.parse_args()
+    common.configure(jit=not args.no_jit)
     counts: collections.Counter[str] = collections.Counter()
-    for folder in sys.argv[1:]:
-        for path in sorted(Path(folder).iterdir()):
-            counts[outcome(path.read_bytes())] += 1
+    for folder in args.folders:
+        for path in sorted(folder.iterdir()):
+            data = path.read_bytes()
+            if args.entropy:
+                counts.update(entropy_outcomes(data))
+            else:
+                counts[codestream_outcome(data)] += 1
     total = sum(counts.values())
     for what, n in counts.most_common():
         print(f"{n:6d}  {100 * n / total:5.1f}%  {what}")
-    print(f"{total:6d}  inputs")
+    print(f"{total:6d}  {'streams' if args.entropy else 'inputs'}")
 
 
 if __name__ == "__main__":

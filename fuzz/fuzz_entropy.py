@@ -27,7 +27,6 @@ array access is bounds-checked. The results are identical (tests/test_exactness.
 from __future__ import annotations
 
 import importlib.util
-import struct
 import sys
 from pathlib import Path
 
@@ -49,27 +48,8 @@ rans = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(rans)
 
 
-def parse_input(data: bytes) -> tuple[list[int], list[tuple[int, bytes]]] | None:
-    if len(data) < 2:
-        return None
-    n_streams, n_tables = 1 + (data[0] & 3), 1 + data[1]
-    tables = [t % 64 for t in data[2 : 2 + n_tables]]
-    if not tables:
-        return None
-    pos = 2 + n_tables
-    streams = []
-    for _ in range(n_streams):
-        if pos + 3 > len(data):
-            break
-        n, length = struct.unpack_from(">BH", data, pos)
-        pos += 3
-        streams.append((n, data[pos : pos + length]))
-        pos += length
-    return (tables, streams) if streams else None
-
-
 def TestOneInput(data: bytes) -> None:
-    parsed = parse_input(data)
+    parsed = common.parse_entropy_input(data)
     if parsed is None:
         return
     tables, streams = parsed

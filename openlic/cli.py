@@ -7,6 +7,7 @@ Subcommands::
     openlic info IN.olic [--json]
     openlic train ...            (the training loop of encoder.train)
     openlic bench rd|speed|decode|report|all ...   (benchmarks; see openlic.bench)
+    openlic conformance run --decoder "CMD {input} {output}" | list   (WD Annex D)
 
 Exit codes (also in ``openlic --help``):
 
@@ -15,6 +16,9 @@ Exit codes (also in ``openlic --help``):
   ``encode`` and ``train``);
 * 2: the codestream is invalid or corrupt (the message names the WD clause);
 * 3: internal error, that is a bug in OpenLIC: the traceback is printed.
+
+``openlic conformance run`` exits with 2 when the decoder under test fails a case
+(a result Fail, Error or Timeout), and with 0 when every case passes.
 
 Every error of kind 1 or 2 is reported as one line ``openlic: error: ...`` on
 standard error, without a traceback. Output files are written atomically: a failed
@@ -534,7 +538,33 @@ def build_parser() -> argparse.ArgumentParser:
         add_help=False,
     )
     _add_bench_parser(sub, fmt)
+    _add_conformance_parser(sub, fmt)
     return p
+
+
+# -- conformance -------------------------------------------------------------------------
+
+
+def _add_conformance_parser(sub: Any, fmt: type) -> None:
+    c = sub.add_parser(
+        "conformance",
+        help="test a decoder against the conformance suite (WD Annex D)",
+        description="Test a decoder against the conformance suite (WD Annex D): 'run' "
+        "runs a decoder on every case and reports Pass, Fail, Error, Timeout or "
+        "NotSupported per case; 'list' lists the cases.",
+        epilog=importlib.import_module("conformance.runner").COMMAND_HELP,
+        formatter_class=fmt,
+    )
+    importlib.import_module("conformance.runner").add_arguments(c, _Parser)
+    c.set_defaults(func=_cmd_conformance)
+
+
+def _cmd_conformance(args: argparse.Namespace) -> int:
+    runner = importlib.import_module("conformance.runner")
+    try:
+        return runner.command(args)
+    except runner.UsageError as e:
+        raise CliError(str(e)) from None
 
 
 def _quality_list(text: str) -> list[int]:
@@ -688,7 +718,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(args_list)
         if args.command is None:
             raise CliError(
-                "missing command: choose encode, decode, info, train or bench "
+                "missing command: choose encode, decode, info, train, bench or conformance "
                 "(see 'openlic --help')"
             )
         return args.func(args)

@@ -15,7 +15,9 @@ Modules:
 * :mod:`openlic.bench.rd`: the rate-distortion run;
 * :mod:`openlic.bench.speed`: encoder and decoder speed, complexity and memory;
 * :mod:`openlic.bench.reference`: published CompressAI results on Kodak;
-* :mod:`openlic.bench.plots` and :mod:`openlic.bench.report`: figures and the page.
+* :mod:`openlic.bench.plots` and :mod:`openlic.bench.report`: figures and the page;
+* :mod:`openlic.bench.machine`: the machine description the page states;
+* :mod:`openlic.bench.memprobe`: peak memory of decoding or encoding, in a fresh process.
 
 Everything here is informative: nothing in it is part of the decoding process.
 """

@@ -99,12 +99,42 @@ def bd_quality(
     return float((it - ia) / (hi - lo))
 
 
+def overlap(
+    rate_anchor: Sequence[float],
+    quality_anchor: Sequence[float],
+    rate_test: Sequence[float],
+    quality_test: Sequence[float],
+) -> tuple[float, float] | None:
+    """The quality range a BD-rate is averaged over; None where the curves do not overlap."""
+    _, qa = monotone_curve(rate_anchor, quality_anchor)
+    _, qt = monotone_curve(rate_test, quality_test)
+    if len(qa) < 2 or len(qt) < 2:
+        return None
+    lo, hi = max(qa[0], qt[0]), min(qa[-1], qt[-1])
+    return (float(lo), float(hi)) if hi > lo else None
+
+
+END_TOLERANCE = 0.01
+"""A target rate at most this fraction beyond a curve's end takes the end's quality."""
+
+
 def quality_at_rate(
     rate: Sequence[float], quality: Sequence[float], target: float
 ) -> float | None:
-    """Quality of the curve at ``target`` rate (PCHIP in log rate); None outside it."""
+    """Quality of the curve at ``target`` rate (PCHIP in log rate); None outside it.
+
+    A rate-controlled codec lands near, not on, its target: a target within
+    :data:`END_TOLERANCE` (relative) beyond either end of the curve takes the quality
+    of that end point; no further extrapolation is made.
+    """
     r, q = monotone_curve(rate, quality)
-    if len(r) == 0 or not r[0] <= target <= r[-1]:
+    if len(r) == 0:
+        return None
+    if r[0] * (1 - END_TOLERANCE) <= target < r[0]:
+        return float(q[0])
+    if r[-1] < target <= r[-1] * (1 + END_TOLERANCE):
+        return float(q[-1])
+    if not r[0] <= target <= r[-1]:
         return None
     if len(r) == 1:
         return float(q[0])

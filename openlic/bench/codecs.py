@@ -145,7 +145,7 @@ class JPEG(Codec):
         super().__init__(
             "jpeg",
             "JPEG",
-            (5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95),
+            (2, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95),
             "quality",
             "Pillow, libjpeg-turbo; baseline, 4:2:0 chroma subsampling (Pillow's default), "
             "standard Huffman tables",
@@ -242,7 +242,7 @@ class AVIF(Codec):
         super().__init__(
             "avif",
             "AVIF",
-            (5, 15, 25, 35, 45, 55, 65, 75, 85, 92),
+            (0, 5, 15, 25, 35, 45, 55, 65, 75, 85, 92),
             "quality",
             "libavif with libaom; 4:4:4, speed 6, full range",
         )
@@ -292,7 +292,7 @@ class JPEGXL(Codec):
         super().__init__(
             "jpegxl",
             "JPEG XL",
-            (15.0, 10.0, 7.0, 5.0, 3.5, 2.5, 1.8, 1.2, 0.8, 0.5),
+            (25.0, 15.0, 10.0, 7.0, 5.0, 3.5, 2.5, 1.8, 1.2, 0.8, 0.5),
             "distance",
             "libjxl; VarDCT, effort 7 (default), Butteraugli distance as the parameter",
         )
@@ -366,7 +366,7 @@ class HEVC(Codec):
         super().__init__(
             "hevc",
             "HEVC intra (x265)",
-            (44, 40, 36, 32, 28, 24, 20, 16),
+            (51, 47, 44, 40, 36, 32, 28, 24, 20, 16),
             "CRF",
             "ffmpeg with libx265, preset medium; one intra picture, Main 4:4:4 8-bit; "
             "BT.709 full-range Y'CbCr converted outside ffmpeg; "
@@ -471,6 +471,7 @@ class OpenLIC(Codec):
         self.float_checkpoint = float_checkpoint
         self._codec = codec
         self._float: Any = None
+        self._signature: str | None = None
         self.curves = {"openlic": Curve("OpenLIC (integer decoder)")}
         if float_checkpoint is not None:
             self.curves["openlic-float"] = Curve(
@@ -514,10 +515,12 @@ class OpenLIC(Codec):
         return f"{name}, SHA-256 {sha[:16]}"
 
     def signature(self) -> str:
-        extra = ""
-        if self.float_checkpoint is not None:
-            extra = hashlib.sha256(Path(self.float_checkpoint).read_bytes()).hexdigest()
-        return json.dumps([super().signature(), extra])
+        if self._signature is None:
+            extra = ""
+            if self.float_checkpoint is not None:
+                extra = hashlib.sha256(Path(self.float_checkpoint).read_bytes()).hexdigest()
+            self._signature = json.dumps([super().signature(), extra])
+        return self._signature
 
     def points(self, image: np.ndarray) -> Iterator[Point]:
         import refdec

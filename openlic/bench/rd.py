@@ -12,7 +12,8 @@ The quantisation loss is the BD-rate of the integer decoder against the float mo
 
 The values at the JPEG AI test rates (0.06, 0.12, 0.25, 0.50 and 0.75 bpp) are read
 off the average curves by the same piecewise cubic interpolation in log rate (not by
-coding each picture at those rates); rates outside a curve are left empty.
+coding each picture at those rates); rates outside a curve are left empty, except
+within 1 % of its end (:func:`openlic.bench.bdrate.quality_at_rate`).
 
 Results of each (codec, picture) pair are cached in a folder (by default
 ``out/bench-cache``) under a key made of the codec's settings and version and the
@@ -35,7 +36,7 @@ from openlic.bench import BenchError, bdrate
 from openlic.bench.codecs import Codec
 from openlic.bench.machine import load_average
 from openlic.bench.metrics import all_metrics, msssim_available, msssim_db
-from openlic.bench.reference import REFERENCES, SOURCE_URL
+from openlic.bench.reference import CROSS_CHECKS, REFERENCES, SOURCE_URL
 
 JPEG_AI_RATES = (0.06, 0.12, 0.25, 0.50, 0.75)
 METRICS = ("psnr_rgb", "psnr_ycbcr", "msssim", "msssim_db")
@@ -162,9 +163,9 @@ def bd_table(curves: dict[str, list[dict]], test: str = TEST_CURVE) -> dict[str,
             continue
         row: dict[str, Any] = {}
         for m in BD_METRICS:
-            row[f"bd_rate_{m}"] = bdrate.bd_rate(
-                _col(pts, "bpp"), _col(pts, m), _col(t, "bpp"), _col(t, m)
-            )
+            curves4 = (_col(pts, "bpp"), _col(pts, m), _col(t, "bpp"), _col(t, m))
+            row[f"bd_rate_{m}"] = bdrate.bd_rate(*curves4)
+            row[f"overlap_{m}"] = bdrate.overlap(*curves4)
         row["bd_psnr_rgb"] = bdrate.bd_quality(
             _col(pts, "bpp"), _col(pts, "psnr_rgb"), _col(t, "bpp"), _col(t, "psnr_rgb")
         )
@@ -201,6 +202,34 @@ def reference_curves() -> dict[str, list[dict]]:
     return out
 
 
+def cross_checks(averages: dict[str, list[dict]]) -> dict[str, dict]:
+    """BD-rate of our measurement of a codec against an independent published one.
+
+    Near 0 % when both cover the same pictures with the same library and settings;
+    see :data:`openlic.bench.reference.CROSS_CHECKS`.
+    """
+    out = {}
+    for name, ref in CROSS_CHECKS.items():
+        if name not in averages:
+            continue
+        ours = averages[name]
+        theirs_db = [msssim_db(v) for v in ref["msssim"]]
+        out[name] = {
+            "label": ref["label"],
+            "source": ref["source"],
+            "bd_rate_psnr_rgb": bdrate.bd_rate(
+                ref["bpp"], ref["psnr_rgb"], _col(ours, "bpp"), _col(ours, "psnr_rgb")
+            ),
+            "bd_psnr_rgb": bdrate.bd_quality(
+                ref["bpp"], ref["psnr_rgb"], _col(ours, "bpp"), _col(ours, "psnr_rgb")
+            ),
+            "bd_rate_msssim_db": bdrate.bd_rate(
+                ref["bpp"], theirs_db, _col(ours, "bpp"), _col(ours, "msssim_db")
+            ),
+        }
+    return out
+
+
 def run_rd(
     images: Sequence[Path],
     codecs: Sequence[Codec],
@@ -233,6 +262,7 @@ def run_rd(
             "param_name": c.param_name, "params": list(c.params),
         }
     pictures = []
+    cached = 0
     bar = _progress(len(images) * len(usable), progress)
     try:
         for path in images:
@@ -244,8 +274,10 @@ def run_rd(
                 if bar is not None:
                     bar.set_postfix_str(f"{path.name} {c.name}")
                 rows = cache.get(c, sha)
+                cached += rows is not None
                 if rows is None:
-                    rows = measure(c, image, with_msssim=not why_ms)
+                    # Rounded as stored, so that cached and fresh results agree exactly.
+                    rows = _clean(measure(c, image, with_msssim=not why_ms))
                     cache.put(c, sha, rows)
                 for r in rows:
                     per_curve.setdefault(r["curve"], {}).setdefault(path.name, []).append(r)
@@ -270,6 +302,7 @@ def run_rd(
         "machine": {**(machine or {}), "load_average_end": load_average()},
         "picture_folder": folder,
         "pictures": pictures,
+        "results_from_cache": [cached, len(images) * len(usable)],
         "codecs": info,
         "skipped": skipped,
         "msssim": None if not why_ms else why_ms,
@@ -281,6 +314,7 @@ def run_rd(
             for name, ref in REFERENCES.items()
         },
         "bd": bd_table(all_curves),
+        "cross_checks": cross_checks(averages),
         "jpeg_ai_rates": rates_table(all_curves),
         "per_image": {
             name: {img: [[r["param"], r["bits"], r["psnr_rgb"], r["psnr_ycbcr"], r["msssim"]]
@@ -291,14 +325,14 @@ def run_rd(
     })
 
 
-def _progress(total: int, enabled: bool) -> Any:
+def _progress(total: int, enabled: bool, unit: str = "codec-picture") -> Any:
     if not enabled or total == 0:
         return None
     try:
         from tqdm import tqdm
     except ImportError:
         return None
-    return tqdm(total=total, unit="codec-picture", dynamic_ncols=True, leave=False)
+    return tqdm(total=total, unit=unit, dynamic_ncols=True, leave=False)
 
 
 TOLERANCE = {"bpp_rel": 0.01, "psnr_rgb": 0.05, "psnr_ycbcr": 0.05, "msssim": 0.001}
@@ -341,7 +375,8 @@ def compare(new: dict, old: dict) -> tuple[list[str], bool]:
 
 def summary(results: dict) -> str:
     """A short text summary: average points and BD-rates."""
-    out = [f"{len(results['pictures'])} pictures"]
+    n = len(results["pictures"])
+    out = [f"{n} picture{'s' if n != 1 else ''}"]
     for name, pts in results["average"].items():
         label = results["curves"][name]["label"]
         out.append(f"{label}:")

@@ -28,13 +28,17 @@ def _f(x: Any, fmt: str, none: str = "--") -> str:
     return none if x is None else format(x, fmt)
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]], *, widths: str = "",
-           caption: str = "") -> list[str]:
-    out = [f".. list-table::{(' ' + caption) if caption else ''}", "   :header-rows: 1"]
+def _table(header: Sequence[str] | None, rows: Sequence[Sequence[str]], *,
+           widths: str = "", caption: str = "") -> list[str]:
+    if not rows:
+        return ["(None.)", ""]
+    out = [f".. list-table::{(' ' + caption) if caption else ''}"]
+    if header is not None:
+        out.append("   :header-rows: 1")
     if widths:
         out.append(f"   :widths: {widths}")
     out.append("")
-    for row in [list(header), *rows]:
+    for row in ([list(header)] if header is not None else []) + [list(r) for r in rows]:
         for i, cell in enumerate(row):
             out.append(f"   {'*' if i == 0 else ' '} - {cell if cell != '' else ' '}")
     out.append("")
@@ -63,7 +67,15 @@ def machine_lines(m: dict) -> list[str]:
         ["load average (1, 5, 15 min) at the start and the end",
          f"{_load(m.get('load_average'))}; {_load(m.get('load_average_end'))}"],
     ]
-    return _table(["", ""], rows, widths="25 75")
+    return _table(None, rows, widths="25 75")
+
+
+def _bd_cell(row: dict, metric: str, fmt: str) -> str:
+    v = row.get(f"bd_rate_{metric}")
+    if v is None:
+        return "--"
+    span = row.get(f"overlap_{metric}")
+    return f"{v:+{fmt}} %" + (f" ({span[0]:.1f}-{span[1]:.1f})" if span else "")
 
 
 def _curve_label(rd: dict, name: str) -> str:
@@ -89,6 +101,13 @@ def rd_lines(rd: dict, fig_dir: str) -> list[str]:
         "codec (MS-SSIM in dB is taken of the average MS-SSIM).",
         "",
     ]
+    from_cache, total = rd.get("results_from_cache", [0, 0])
+    if from_cache:
+        out += [
+            f"{from_cache} of the {total} (codec, picture) results were read from the "
+            "result cache of an earlier run with the same settings and codec versions.",
+            "",
+        ]
     if n < 24:
         out += [
             ".. note::",
@@ -128,7 +147,8 @@ def rd_lines(rd: dict, fig_dir: str) -> list[str]:
         "average difference in rate at equal quality over the range where the two "
         "average curves overlap, by piecewise cubic (PCHIP) interpolation in log rate. "
         "Negative: OpenLIC needs fewer bits. BD-PSNR: the average PSNR difference at "
-        "equal rate. \"--\": the curves do not overlap.",
+        "equal rate. In brackets: the quality range (dB) the BD-rate is averaged over, "
+        "where the two curves overlap; \"--\": they do not overlap.",
         "",
     ]
     rows = []
@@ -136,8 +156,7 @@ def rd_lines(rd: dict, fig_dir: str) -> list[str]:
         if name.startswith("openlic"):
             continue
         rows.append([_curve_label(rd, name)]
-                    + [_f(row[f"bd_rate_{m}"], "+.1f") + ("" if row[f"bd_rate_{m}"] is None
-                                                           else " %") for m in BD_METRICS]
+                    + [_bd_cell(row, m, ".1f") for m in BD_METRICS]
                     + [_f(row["bd_psnr_rgb"], "+.2f") + ("" if row["bd_psnr_rgb"] is None
                                                           else " dB")])
     out += _table(
@@ -155,8 +174,7 @@ def rd_lines(rd: dict, fig_dir: str) -> list[str]:
             "",
         ]
         rows = [[_curve_label(rd, name) + f" ({rd['curves'][name]['rate']})"]
-                + [_f(row[f"bd_rate_{m}"], "+.2f") + ("" if row[f"bd_rate_{m}"] is None
-                                                       else " %") for m in BD_METRICS]
+                + [_bd_cell(row, m, ".2f") for m in BD_METRICS]
                 for name, row in qrows]
         out += _table(["anchor (float model)", "BD-rate PSNR-RGB", "BD-rate PSNR-YCbCr",
                        "BD-rate MS-SSIM"], rows, widths="52 16 16 16")
@@ -171,7 +189,9 @@ def rd_lines(rd: dict, fig_dir: str) -> list[str]:
     out += _section("At the JPEG AI test rates", "~")
     out += [
         "Values read off each average curve at the JPEG AI test rates by the same "
-        "interpolation (PCHIP in log rate); \"--\": the rate lies outside the curve.",
+        "interpolation (PCHIP in log rate); a rate within 1 % beyond the end of a curve "
+        "takes the end point's value (rate control lands near its target); \"--\": the "
+        "rate lies outside the curve.",
         "",
     ]
     for metric, title, fmt in (
@@ -196,6 +216,28 @@ def rd_lines(rd: dict, fig_dir: str) -> list[str]:
                  _f(p["psnr_ycbcr"], ".2f"), _f(p["msssim"], ".4f")] for p in pts]
         out += [f"**{c['label']}** (rate: {c['rate']})", ""]
         out += _table([param_name, "bpp", "PSNR-RGB", "PSNR-YCbCr", "MS-SSIM"], rows)
+    checks = rd.get("cross_checks") or {}
+    if checks:
+        out += _section("Cross-check against an independent measurement", "~")
+        out += [
+            "CompressAI published its own measurement of JPEG and WebP on the 24 Kodak "
+            "pictures (Pillow 7.1.2, whole-file rates). BD-rate and BD-PSNR of our "
+            "measurement of the same codec against theirs: near 0 when the pictures, "
+            "library versions and settings are the same"
+            + (f"; this run covers {n} pictures only, so it is not expected to agree"
+               if n != 24 else "")
+            + ". Our WebP uses method 6 where theirs used Pillow's default (4).",
+            "",
+        ]
+        rows = [[c["label"], _f(c["bd_rate_psnr_rgb"], "+.1f") + (
+                     "" if c["bd_rate_psnr_rgb"] is None else " %"),
+                 _f(c["bd_psnr_rgb"], "+.2f") + ("" if c["bd_psnr_rgb"] is None else " dB"),
+                 _f(c["bd_rate_msssim_db"], "+.1f") + (
+                     "" if c["bd_rate_msssim_db"] is None else " %"),
+                 c["source"]]
+                for c in checks.values()]
+        out += _table(["independent measurement", "BD-rate PSNR-RGB", "BD-PSNR RGB",
+                       "BD-rate MS-SSIM", "source"], rows, widths="28 14 14 14 30")
     out += [".. _results-references:", ""]
     out += _section("Published reference curves", "~")
     for ref in rd["references"].values():
@@ -208,6 +250,17 @@ def rd_lines(rd: dict, fig_dir: str) -> list[str]:
         "",
     ]
     return out
+
+
+def _threads_used(sp: dict, key: str) -> str:
+    counts: dict[int, int] = {}
+    for r in sp["pictures"]:
+        if r.get(key) is not None:
+            counts[r[key]] = counts.get(r[key], 0) + 1
+    if not counts:
+        return "(not recorded)"
+    return ", ".join(f"{n} thread{'s' if n != 1 else ''} on {c} picture{'s' if c != 1 else ''}"
+                     for n, c in sorted(counts.items(), reverse=True))
 
 
 def speed_lines(sp: dict) -> list[str]:
@@ -223,9 +276,12 @@ def speed_lines(sp: dict) -> list[str]:
         f"({s['megapixels']:.2f} megapixels in all) from {sp['started']} to "
         f"{sp['finished']} (UTC) with ``openlic bench speed``, quality index "
         f"{sp['model']['quality']} of the shipped model ({s['bpp']:.3f} bpp on average), "
-        f"{sp['threads']['numba']} numba threads, {sp['threads']['torch']} PyTorch "
-        f"threads, best of {sp['repeat']} per picture, after one warm-up decode (numba "
-        "kernels compiled and cached).",
+        f"best of {sp['repeat']} per picture, after one warm-up decode (numba "
+        "kernels compiled and cached). Each decoder ran with all cores "
+        f"({sp['threads']['numba']} numba threads, {sp['threads']['torch']} PyTorch "
+        "threads) and with one thread, and kept its faster setting: "
+        f"refdec {_threads_used(sp, 'decode_threads')}, float32 PyTorch "
+        f"{_threads_used(sp, 'float_threads')}.",
         "",
     ]
     rows = []
@@ -256,8 +312,11 @@ def speed_lines(sp: dict) -> list[str]:
         f"against **{s['numba_int_peak_gmac_per_s']:.1f} GMAC/s** for a plain numba "
         "int16 x int16 -> int32 product kernel measured in the same run "
         f"({sp['numba_int_peak']['shape'][0]} x {sp['numba_int_peak']['shape'][1]} x "
-        f"{sp['numba_int_peak']['shape'][2]}): "
-        f"{100 * s['synthesis_fraction_of_peak']:.0f} % of that peak.",
+        f"{sp['numba_int_peak']['shape'][2]}; "
+        f"{_f(sp['numba_int_peak'].get('parallel_gmac_per_s'), '.1f', '?')} GMAC/s on all "
+        f"cores, {_f(sp['numba_int_peak'].get('serial_gmac_per_s'), '.1f', '?')} on one): "
+        f"the executed MACs reach {100 * s['synthesis_fraction_of_peak']:.0f} % of that "
+        "peak.",
         "",
     ]
     fst = f["stage_s_per_picture"]

@@ -1,0 +1,527 @@
+"""Mutation testing of the reference decoder against the conformance suite.
+
+    python -m conformance.mutation [--sample N] [--seed S] [--modules M ...]
+                                   [--out docs/conformance-mutation.md]
+
+Makes small changes (mutants) to the decoding path of a copy of ``refdec`` -- an
+arithmetic, bitwise or comparison operator, an integer constant (a rounding offset, a
+shift, a bound) plus or minus one, ``and``/``or``, ``min``/``max``, a unary minus
+dropped -- and runs each mutant over the suite with the reference-decoder check of the
+consistency test (samples hashes; error class, clause, offset, tile and message of the
+negative cases). A mutant is *killed* when some case fails, when it raises, or when it
+runs much longer than the original; otherwise it *survives*. Survivors are listed in
+the report for a person to judge: equivalent mutants (no codestream can tell them
+apart, such as a changed bound that the shipped parameter set never reaches) are
+recorded in :data:`EQUIVALENT` with the reason; the others need new cases.
+
+The repository's ``refdec`` is never touched: the mutants live in a temporary copy
+that comes first on ``PYTHONPATH`` of a worker process, with its own numba cache. It
+is slow (numba recompiles the kernels of a mutated module), so it is run by hand, not
+in CI; ``--sample`` runs a seeded random sample of the mutants.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import copy
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+REPORT = ROOT / "docs" / "conformance-mutation.md"
+
+MODULES = (
+    "decoder",
+    "codestream",
+    "syntax",
+    "levels",
+    "entropy",
+    "hyper",
+    "latent",
+    "network",
+    "synthesis",
+    "output",
+    "params",
+)
+"""refdec modules of the decoding path."""
+
+SKIP_FUNCTIONS = {
+    "conv_layer_reference",
+    "synthesis",
+    "ParameterSet.macs_per_input_sample",
+    "load_parameter_set",
+    "_layers",
+    "_check_chain",
+    "_check_latent_range",
+    "describe_values",
+    "ranges_of",
+    "marker_code",
+    "Field.semantics",
+    "Field.__post_init__",
+    "IntLayer.accumulator_bound",
+    "smallest_level",
+    "Level.admits",
+    "Segment.payload",
+    "Segment.name",
+    "split_segments",
+    "ParsedCodestream.tile_stream",
+    "ParsedCodestream.groups_present",
+    "Structure.fixed_size",
+}
+"""Functions outside the decoding of codestreams (as in conformance.coverage)."""
+
+EQUIVALENT: dict[str, str] = {}
+"""Mutant key -> why no codestream can distinguish it (filled by reviewing survivors)."""
+
+BINOPS = {
+    ast.Add: ast.Sub,
+    ast.Sub: ast.Add,
+    ast.Mult: ast.FloorDiv,
+    ast.FloorDiv: ast.Mult,
+    ast.Mod: ast.FloorDiv,
+    ast.LShift: ast.RShift,
+    ast.RShift: ast.LShift,
+    ast.BitAnd: ast.BitOr,
+    ast.BitOr: ast.BitAnd,
+    ast.BitXor: ast.BitOr,
+    ast.Pow: ast.Mult,
+}
+CMPOPS = {
+    ast.Lt: ast.LtE,
+    ast.LtE: ast.Lt,
+    ast.Gt: ast.GtE,
+    ast.GtE: ast.Gt,
+    ast.Eq: ast.NotEq,
+    ast.NotEq: ast.Eq,
+    ast.In: ast.NotIn,
+    ast.NotIn: ast.In,
+    ast.Is: ast.IsNot,
+    ast.IsNot: ast.Is,
+}
+SYMBOL = {
+    ast.Add: "+",
+    ast.Sub: "-",
+    ast.Mult: "*",
+    ast.FloorDiv: "//",
+    ast.Mod: "%",
+    ast.LShift: "<<",
+    ast.RShift: ">>",
+    ast.BitAnd: "&",
+    ast.BitOr: "|",
+    ast.BitXor: "^",
+    ast.Pow: "**",
+    ast.Lt: "<",
+    ast.LtE: "<=",
+    ast.Gt: ">",
+    ast.GtE: ">=",
+    ast.Eq: "==",
+    ast.NotEq: "!=",
+    ast.In: "in",
+    ast.NotIn: "not in",
+    ast.Is: "is",
+    ast.IsNot: "is not",
+    ast.And: "and",
+    ast.Or: "or",
+}
+
+
+@dataclass
+class Mutant:
+    module: str
+    index: int
+    """Position of the mutated node among the candidates of the module."""
+    variant: int
+    line: int
+    function: str
+    description: str
+    source_line: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.module}.py:{self.function}:{self.source_line.strip()} :: {self.description}"
+
+
+def _variants(node: ast.AST) -> list[tuple[str, object]]:
+    """The mutations of one node: (description, replacement op or value)."""
+    out: list[tuple[str, object]] = []
+    if isinstance(node, ast.BinOp | ast.AugAssign) and type(node.op) in BINOPS:
+        new = BINOPS[type(node.op)]
+        out.append((f"{SYMBOL[type(node.op)]} -> {SYMBOL[new]}", new))
+    elif isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in CMPOPS:
+        new = CMPOPS[type(node.ops[0])]
+        out.append((f"{SYMBOL[type(node.ops[0])]} -> {SYMBOL[new]}", new))
+    elif isinstance(node, ast.BoolOp):
+        new = ast.Or if isinstance(node.op, ast.And) else ast.And
+        out.append((f"{SYMBOL[type(node.op)]} -> {SYMBOL[new]}", new))
+    elif isinstance(node, ast.Constant) and type(node.value) is int:
+        out += [
+            (f"{node.value} -> {node.value + 1}", node.value + 1),
+            (f"{node.value} -> {node.value - 1}", node.value - 1),
+        ]
+    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.Not):
+        out.append(("drop " + ("-" if isinstance(node.op, ast.USub) else "not"), None))
+    elif (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in ("min", "max")
+    ):
+        other = "max" if node.func.id == "min" else "min"
+        out.append((f"{node.func.id}( -> {other}(", other))
+    return out
+
+
+class _Collector(ast.NodeVisitor):
+    """Candidate nodes in the order of the walk, with their function."""
+
+    def __init__(self) -> None:
+        self.nodes: list[tuple[ast.AST, str]] = []
+        self.function = "<module>"
+        self.cls = ""
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:  # noqa: N802
+        name = f"{self.cls}.{node.name}" if self.cls else node.name
+        if name in SKIP_FUNCTIONS:
+            return
+        outer, self.function = self.function, name
+        for stmt in node.body:
+            self.visit(stmt)
+        self.function = outer
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:  # noqa: N802
+        outer, self.cls = self.cls, node.name
+        for stmt in node.body:
+            if isinstance(stmt, ast.FunctionDef):
+                self.visit(stmt)
+        self.cls = outer
+
+    def visit_Assert(self, node: ast.Assert) -> None:  # noqa: N802
+        return
+
+    def visit_JoinedStr(self, node: ast.JoinedStr) -> None:  # noqa: N802
+        return
+
+    def visit_Raise(self, node: ast.Raise) -> None:  # noqa: N802
+        exc = node.exc
+        if (
+            isinstance(exc, ast.Call)
+            and isinstance(exc.func, ast.Name)
+            and exc.func.id in ("ValueError", "TypeError", "NotImplementedError", "AssertionError")
+        ):
+            return
+        self.generic_visit(node)
+
+    def visit_If(self, node: ast.If) -> None:  # noqa: N802
+        if isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            return
+        self.generic_visit(node)
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:  # noqa: N802
+        return
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:  # noqa: N802
+        if node.value is not None and self.function != "<module>":
+            self.visit(node.value)
+
+    def visit_arguments(self, node: ast.arguments) -> None:  # noqa: N802
+        return  # defaults and annotations
+
+    def visit_Call(self, node: ast.Call) -> None:  # noqa: N802
+        f = node.func
+        if isinstance(f, ast.Attribute) and f.attr in ("perf_counter_ns", "perf_counter"):
+            return  # informative timings
+        self.generic_visit(node)
+
+    def visit_Dict(self, node: ast.Dict) -> None:  # noqa: N802
+        keys = [k.value for k in node.keys if isinstance(k, ast.Constant)]
+        if "parse" in keys and "synthesis" in keys:
+            return  # Picture.timings_ns: informative
+        self.generic_visit(node)
+
+    def generic_visit(self, node: ast.AST) -> None:
+        if _variants(node):
+            self.nodes.append((node, self.function))
+        super().generic_visit(node)
+
+
+def _parse(path: Path) -> ast.Module:
+    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+
+
+def mutants_of(module: str, refdec_dir: Path) -> list[Mutant]:
+    path = refdec_dir / f"{module}.py"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    col = _Collector()
+    col.visit(_parse(path))
+    out = []
+    for i, (node, fn) in enumerate(col.nodes):
+        for v, (desc, _) in enumerate(_variants(node)):
+            line = getattr(node, "lineno", 0)
+            out.append(Mutant(module, i, v, line, fn, desc, lines[line - 1] if line else ""))
+    return out
+
+
+def apply(m: Mutant, refdec_dir: Path) -> str:
+    """The source of the module with mutant ``m`` applied."""
+    tree = _parse(refdec_dir / f"{m.module}.py")
+    col = _Collector()
+    col.visit(tree)
+    node, _ = col.nodes[m.index]
+    _, new = _variants(node)[m.variant]
+    if isinstance(node, ast.BinOp | ast.AugAssign | ast.BoolOp):
+        node.op = new()  # type: ignore[assignment, operator]
+    elif isinstance(node, ast.Compare):
+        node.ops = [new()]  # type: ignore[operator]
+    elif isinstance(node, ast.Constant):
+        node.value = new
+    elif isinstance(node, ast.UnaryOp):
+        replacement = copy.copy(node.operand)
+        node.__class__ = ast.Call  # keep the node in place: wrap as (operand)
+        node.__dict__.clear()
+        node.__dict__.update(
+            {"func": ast.Name("_identity", ast.Load()), "args": [replacement], "keywords": []}
+        )
+        ast.copy_location(node, replacement)
+    elif isinstance(node, ast.Call):
+        node.func = ast.Name(new, ast.Load())  # type: ignore[arg-type]
+    src = ast.unparse(ast.fix_missing_locations(tree))
+    if "_identity(" in src:
+        src = src.replace("_identity(", "(")
+    return src + "\n"
+
+
+# -- running -------------------------------------------------------------------------
+
+
+def _order(cases: list) -> list:  # noqa: ANN001
+    """Cheap and discriminating cases first, heavy ones last."""
+
+    def cost(c) -> tuple:  # noqa: ANN001
+        exp = c.expected
+        area = exp["width"] * exp["height"] if exp["result"] == "picture" else 0
+        return (c.meta["heavy"], area > 20000, exp["result"] == "picture", area)
+
+    return sorted(cases, key=cost)
+
+
+def worker(suite: str | None) -> int:
+    """Run inside the mutant's process: the suite against refdec, stop at a failure."""
+    from conformance import runner
+
+    cases = _order(runner.load_suite(suite or runner.SUITE_DIR))
+    t0 = time.perf_counter()
+    try:
+        rep = runner.run(
+            cases,
+            runner.reference_decoder(),
+            check_errors="strict",
+            stop_on_failure=True,
+            timeout=600,
+        )
+    except Exception as e:  # noqa: BLE001 - a mutant may break anything
+        print(json.dumps({"killed": True, "by": f"{type(e).__name__}: {e}"[:300]}))
+        return 0
+    bad = [r for r in rep.results if r.status != "Pass"]
+    print(
+        json.dumps(
+            {
+                "killed": bool(bad),
+                "by": f"{bad[0].case}: {bad[0].status}: {bad[0].message}"[:300] if bad else "",
+                "cases_run": len(rep.results),
+                "seconds": time.perf_counter() - t0,
+            }
+        )
+    )
+    return 0
+
+
+def _run_worker(copy_root: Path, cache: Path, timeout: float, suite: str | None) -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(copy_root), str(ROOT), env.get("PYTHONPATH", "")])
+    env["NUMBA_CACHE_DIR"] = str(cache)
+    cmd = [sys.executable, "-m", "conformance.mutation", "--worker"]
+    if suite:
+        cmd += ["--suite", suite]
+    t0 = time.perf_counter()
+    try:
+        p = subprocess.run(
+            cmd, env=env, capture_output=True, text=True, timeout=timeout, cwd=str(copy_root)
+        )
+    except subprocess.TimeoutExpired:
+        return {"killed": True, "by": f"timeout after {timeout:.0f} s", "seconds": timeout}
+    lines = [x for x in p.stdout.splitlines() if x.startswith("{")]
+    if p.returncode != 0 or not lines:
+        err = (p.stderr.strip().splitlines() or ["?"])[-1]
+        return {
+            "killed": True,
+            "by": f"crash (exit {p.returncode}): {err}"[:300],
+            "seconds": time.perf_counter() - t0,
+        }
+    out = json.loads(lines[-1])
+    out["wall"] = time.perf_counter() - t0
+    return out
+
+
+def run_mutants(
+    mutants: list[Mutant], suite: str | None, log=print, journal: Path | None = None
+) -> list[dict]:  # noqa: ANN001
+    with tempfile.TemporaryDirectory(prefix="openlic-mutation-") as tmp:
+        root = Path(tmp) / "src"
+        shutil.copytree(
+            ROOT / "refdec", root / "refdec", ignore=shutil.ignore_patterns("__pycache__")
+        )
+        warm = Path(tmp) / "numba-warm"
+        base = _run_worker(root, warm, 3600, suite)
+        if base.get("killed"):
+            raise RuntimeError(f"the unmutated decoder fails the suite: {base}")
+        # Check that the worker really imported the copy.
+        probe = subprocess.run(
+            [sys.executable, "-c", "import refdec; print(refdec.__file__)"],
+            env={**os.environ, "PYTHONPATH": str(root)},
+            capture_output=True,
+            text=True,
+            cwd=str(root),
+        )
+        if not probe.stdout.strip().startswith(str(root)):
+            raise RuntimeError(f"the worker imports {probe.stdout.strip()}, not the copy")
+        limit = 3 * base["wall"] + 180
+        log(f"baseline: {base['cases_run']} cases, {base['wall']:.0f} s; limit {limit:.0f} s")
+        results = []
+        for k, m in enumerate(mutants):
+            path = root / "refdec" / f"{m.module}.py"
+            original = path.read_bytes()
+            stat = path.stat()
+            try:
+                path.write_text(apply(m, ROOT / "refdec"), encoding="utf-8")
+                cache = Path(tmp) / "numba-mutant"
+                shutil.rmtree(cache, ignore_errors=True)
+                shutil.copytree(warm, cache)
+                res = _run_worker(root, cache, limit, suite)
+            finally:
+                path.write_bytes(original)
+                os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+            rec = {**asdict(m), "key": m.key, **res}
+            results.append(rec)
+            if journal is not None:
+                with open(journal, "a", encoding="utf-8") as f:
+                    f.write(json.dumps(rec) + "\n")
+            state = "killed " if res["killed"] else "SURVIVED"
+            log(
+                f"[{k + 1}/{len(mutants)}] {state} {m.module}.py:{m.line} {m.function}: "
+                f"{m.description}  ({res.get('by', '')[:80]})"
+            )
+    return results
+
+
+def write_report(results: list[dict], total: int, args: argparse.Namespace, path: Path) -> dict:
+    killed = [r for r in results if r["killed"]]
+    survivors = [r for r in results if not r["killed"]]
+    equivalent = [r for r in survivors if r["key"] in EQUIVALENT]
+    real = [r for r in survivors if r["key"] not in EQUIVALENT]
+    denom = len(results) - len(equivalent)
+    score = 100.0 * len(killed) / denom if denom else 100.0
+    cmd = "python -m conformance.mutation" + (
+        f" --sample {args.sample} --seed {args.seed}" if args.sample else ""
+    )
+    by_module: dict[str, list[int]] = {}
+    for r in results:
+        k = by_module.setdefault(r["module"], [0, 0])
+        k[0] += r["killed"]
+        k[1] += 1
+    lines = [
+        "# Mutation testing of the reference decoder against the conformance suite",
+        "",
+        f"Command: `nice -n 19 {cmd}` (see `conformance/mutation.py`; run by hand, not in CI).",
+        "",
+        f"- mutants of the decoding path: {total}; run: {len(results)}"
+        + (f" (a random sample, seed {args.seed})" if len(results) < total else ""),
+        f"- killed: {len(killed)}; survived: {len(survivors)}, of which {len(equivalent)} "
+        "judged equivalent",
+        f"- **score: {score:.1f} %** of the non-equivalent mutants killed",
+        "",
+        "| module | killed / run |",
+        "| --- | --- |",
+        *[f"| {m}.py | {k} / {n} |" for m, (k, n) in sorted(by_module.items())],
+        "",
+        "## Surviving mutants",
+        "",
+    ]
+    if not survivors:
+        lines.append("None.")
+    for r in survivors:
+        why = EQUIVALENT.get(r["key"])
+        lines.append(
+            f"- `{r['module']}.py:{r['line']}` in `{r['function']}`: "
+            f"`{r['source_line'].strip()}`, **{r['description']}**"
+            + (f" -- equivalent: {why}" if why else " -- NOT EQUIVALENT: needs a case")
+        )
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return {
+        "score": score,
+        "killed": len(killed),
+        "run": len(results),
+        "equivalent": len(equivalent),
+        "survivors": [r["key"] for r in real],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    p = argparse.ArgumentParser(
+        prog="python -m conformance.mutation",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--suite", help="suite folder (default: conformance/suite)")
+    p.add_argument("--modules", nargs="+", default=list(MODULES), choices=MODULES)
+    p.add_argument("--sample", type=int, help="run a random sample of this many mutants")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--list", action="store_true", help="list the mutants and stop")
+    p.add_argument("--json", type=Path, help="write every result as JSON")
+    p.add_argument("--journal", type=Path, help="append each result to this JSON-lines "
+                   "file as it comes (to report on an interrupted run)")
+    p.add_argument("--report-from", type=Path, metavar="JOURNAL",
+                   help="write the report from a journal instead of running mutants")
+    p.add_argument("--out", type=Path, default=REPORT, help="the Markdown report")
+    args = p.parse_args(argv)
+    args.argv = [a for a in argv if a != "--worker"]
+    if args.worker:
+        return worker(args.suite)
+    mutants = [m for mod in args.modules for m in mutants_of(mod, ROOT / "refdec")]
+    total = len(mutants)
+    if args.list:
+        for m in mutants:
+            print(f"{m.module}.py:{m.line} {m.function}: {m.description}")
+        print(f"{total} mutants")
+        return 0
+    if args.report_from:
+        results = [json.loads(x) for x in args.report_from.read_text().splitlines() if x]
+        args.argv = [a for a in args.argv if not a.startswith("--report-from")]
+        args.argv = [a for a in args.argv if a != str(args.report_from)]
+        print(json.dumps(write_report(results, total, args, args.out), indent=2))
+        return 0
+    chosen = mutants
+    if args.sample and args.sample < total:
+        chosen = sorted(
+            random.Random(args.seed).sample(mutants, args.sample),
+            key=lambda m: (m.module, m.index, m.variant),
+        )
+    results = run_mutants(chosen, args.suite, journal=args.journal)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    summary = write_report(results, total, args, args.out)
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
