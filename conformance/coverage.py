@@ -121,6 +121,7 @@ def _hybrid_kernels() -> dict[str, int]:
     hybrid(
         entropy, "decode_streams_into", lambda buf, s, e, idx, *rest: len(idx) <= PY_BUDGET_SYMBOLS
     )
+
     def cheap_conv():  # noqa: ANN202 - a budget of Python calls for each kernel
         calls = [0]
 

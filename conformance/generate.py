@@ -1115,6 +1115,7 @@ class Builder:
         for id_, cut, where in (
             ("neg-truncated-in-ph", sig_len + 30, "inside the PH payload"),
             ("neg-truncated-in-marker", ends[2] + 1, "inside the marker of the second YS"),
+            ("neg-truncated-after-marker", ends[2] + 2, "right after the marker of the second YS"),
             ("neg-truncated-in-length", ends[2] + 4, "inside the length of the second YS"),
             ("neg-truncated-in-payload", ends[3] - 10, "inside the payload of the last YS"),
             ("neg-truncated-in-crc", ends[3] - 1, "inside the crc of the last YS"),
@@ -1159,6 +1160,18 @@ class Builder:
             clauses=["5.2", "5.3"],
             elements=["crc"],
             mods=["COM inserted with a wrong crc"],
+        )
+        unnamed = kit.build([ph, zs, (0xFFC0, b"unknown"), ys0, ys1, eoc])
+        opt_end = sig_len + 10 + len(ph[1]) + 10 + len(zs[1]) + 10 + len(b"unknown")
+        yield n(
+            "neg-crc-optional-unknown",
+            ["R-CRC"],
+            "The crc of an optional segment of a marker that decoders do not know (0xFFC0) "
+            "is wrong: decoders check it all the same (5.3).",
+            flip(unnamed, opt_end - 1),
+            clauses=["5.2", "5.3"],
+            elements=["crc"],
+            mods=["segment 0xFFC0 inserted with a wrong crc"],
         )
         yield n(
             "neg-crc-eoc",

@@ -90,6 +90,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--crop", type=int, default=128)
     ap.add_argument("--lr", type=float, default=3e-4)
     ap.add_argument("--warmup", type=int, default=500)
+    ap.add_argument(
+        "--gain-lr-scale",
+        type=float,
+        default=10.0,
+        help="learning rate of the gain vectors relative to --lr",
+    )
     ap.add_argument("--clip", type=float, default=1.0, help="gradient-norm clip")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--eval-every", type=int, default=2000)
@@ -145,11 +151,28 @@ def main(argv: list[str] | None = None) -> int:
         state = torch.load(args.resume, map_location="cpu", weights_only=False)
         cfg = ModelConfig.from_dict(state["config"])
     model = OpenLICModel(cfg).to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    # The gain vectors set the quantisation step of each anchor; at the common learning
+    # rate they barely leave their initial spread in thousands of steps, so they learn
+    # --gain-lr-scale times faster.
+    gain_names = {"log_gain", "log_inv_gain", "log_z_scale"}
+    opt = torch.optim.Adam(
+        [
+            {"params": [p for n, p in model.named_parameters() if n not in gain_names]},
+            {
+                "params": [p for n, p in model.named_parameters() if n in gain_names],
+                "lr_scale": args.gain_lr_scale,
+            },
+        ],
+        lr=args.lr,
+    )
     if state is not None:
         model.load_state_dict(state["model"])
-        if "optimizer" in state:
+        if "optimizer" in state and len(state["optimizer"]["param_groups"]) == len(
+            opt.param_groups
+        ):
             opt.load_state_dict(state["optimizer"])
+        else:
+            state.pop("optimizer", None)  # another optimiser layout: start it afresh
         step = state["step"]
     elif args.init:
         model.load_state_dict(torch.load(args.init, map_location="cpu")["model"])
@@ -168,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         # state (the shipped checkpoints keep only the weights, to stay small).
         lr = args.lr * min(1.0, (step - warm_from + 1) / args.warmup) if warm else args.lr
         for g in opt.param_groups:
-            g["lr"] = lr
+            g["lr"] = lr * g.get("lr_scale", 1.0)
         x = torch.from_numpy(next(batches)).to(device)
         k = torch.from_numpy(rng.integers(0, len(cfg.lambdas), x.shape[0])).to(device)
         out = net(x, k)

@@ -21,14 +21,15 @@ import numpy as np
 
 from refdec.codestream import ParsedCodestream, PictureHeader, parse_codestream
 from refdec.entropy import decode_stream, decode_streams
+from refdec.errors import EntropyError
 from refdec.hyper import hyper_symbol_tables, hyper_synthesis
 from refdec.latent import reconstruct_latent, scale_indices, tile_grid, tile_symbol_tables
 from refdec.output import to_samples
 from refdec.params import ParameterSet, find_parameter_set
-from refdec.synthesis import synthesis_bands
+from refdec.synthesis import band_rows, synthesis_bands
 
-BAND_ROWS = 8
-"""Latent rows synthesised at a time: bounds the working memory (WD 8.7 note)."""
+BAND_ROWS: int | None = None
+"""Latent rows synthesised at a time; None sizes bands by :func:`band_rows` (WD 8.7 note)."""
 
 
 @dataclass
@@ -56,13 +57,18 @@ def decode_latent(parsed: ParsedCodestream, params: ParameterSet, idx: np.ndarra
         channels = range(group.index * per_group, (group.index + 1) * per_group)
         tables = [tile_symbol_tables(idx, channels, rect) for rect in rects]
         counts = np.array([len(t) for t in tables], np.int64)
-        values = decode_streams(
-            parsed.data,
-            np.array([off for off, _ in group.tiles], np.int64),
-            np.array([n for _, n in group.tiles], np.int64),
-            np.concatenate(tables),
-            np.concatenate([[0], np.cumsum(counts)]),
-        )
+        try:
+            values = decode_streams(
+                parsed.data,
+                np.array([off for off, _ in group.tiles], np.int64),
+                np.array([n for _, n in group.tiles], np.int64),
+                np.concatenate(tables),
+                np.concatenate([[0], np.cumsum(counts)]),
+            )
+        except EntropyError as e:  # tiles are numbered within their group: name it too
+            raise EntropyError(
+                e.message, offset=e.offset, tile=e.tile, group=group.index, clause=e.clause
+            ) from None
         start = 0
         for (y0, y1, x0, x1), n in zip(rects, counts):
             r[channels.start : channels.stop, y0:y1, x0:x1] = values[start : start + n].reshape(
@@ -86,7 +92,11 @@ def decode(
     t0 = time.perf_counter_ns()
     parsed = parse_codestream(bytes(data), max_bytes=max_bytes)
     hdr = parsed.header
-    params = find_parameter_set(hdr.parameter_set_hash, Path(params_path) if params_path else None)
+    params = find_parameter_set(
+        hdr.parameter_set_hash,
+        Path(params_path) if params_path else None,
+        hash_offset=hdr.field_offset("parameter_set_hash"),
+    )
     parsed.check_against(params)
     t1 = time.perf_counter_ns()
     hz, wz = hdr.hyper_height, hdr.hyper_width
@@ -104,7 +114,8 @@ def decode(
     y_in = reconstruct_latent(r, mean_fp, hdr.quality, params)
     del r, mean_fp, idx
     samples = np.empty((hdr.height, hdr.width, 3), np.uint8 if hdr.bit_depth <= 8 else np.uint16)
-    for row, band in synthesis_bands(y_in, list(params.gs), BAND_ROWS, threads=threads):
+    rows = BAND_ROWS or band_rows(list(params.gs), hdr.latent_width)
+    for row, band in synthesis_bands(y_in, list(params.gs), rows, threads=threads):
         if row >= hdr.height:
             break
         part = to_samples(band, params.f_out, hdr.bit_depth, hdr.width, hdr.height - row)

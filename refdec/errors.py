@@ -22,18 +22,21 @@ class DecodeError(Exception):
         offset: int | None = None,
         clause: str | None = None,
         tile: int | None = None,
+        group: int | None = None,
     ) -> None:
         self.message = message
         self.offset = offset
         self.tile = tile
+        self.group = group
         if clause is not None:
             self.clause = clause
         super().__init__(str(self))
 
     def __str__(self) -> str:
         where = f" at byte {self.offset}" if self.offset is not None else ""
-        tile = f" in tile {self.tile}" if self.tile is not None else ""
-        return f"{type(self).__name__} (WD {self.clause}){where}{tile}: {self.message}"
+        group = f" in channel group {self.group}" if self.group is not None else ""
+        tile = f"{',' if group else ''} in tile {self.tile}" if self.tile is not None else ""
+        return f"{type(self).__name__} (WD {self.clause}){where}{group}{tile}: {self.message}"
 
 
 class SignatureError(DecodeError):

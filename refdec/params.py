@@ -153,9 +153,7 @@ def _check_latent_range(g: np.ndarray, ig: np.ndarray, scalars: dict[str, int]) 
     mu_g = ((1 << 15) * g_max + (1 << (fg - 1))) >> fg
     yg = ((MAX_RESIDUAL << f_mu) + mu_g) * ig_max
     if max((1 << 15) * g_max, yg) >= 1 << 62:
-        raise ParameterSetError(
-            "latent reconstruction (WD 8.5) could exceed 62 bits", clause="C.3"
-        )
+        raise ParameterSetError("latent reconstruction (WD 8.5) could exceed 62 bits", clause="C.3")
 
 
 def load_parameter_set(data: bytes) -> ParameterSet:
@@ -233,11 +231,15 @@ def _load_path(path: Path) -> ParameterSet:
     return load_parameter_set(path.read_bytes())
 
 
-def find_parameter_set(sha256: bytes, extra: Path | None = None) -> ParameterSet:
+def find_parameter_set(
+    sha256: bytes, extra: Path | None = None, *, hash_offset: int | None = None
+) -> ParameterSet:
     """The parameter set whose file hashes to ``sha256`` (WD 7.2, C.1).
 
     ``extra`` is a parameter file supplied by the user; it is used only if its hash
     matches, so a codestream can never be decoded with other weights than it names.
+    ``hash_offset``, the position of the hash in the codestream, is the offset of the
+    error raised when no parameter set matches.
     """
     if extra is not None:
         data = Path(extra).read_bytes()
@@ -246,6 +248,7 @@ def find_parameter_set(sha256: bytes, extra: Path | None = None) -> ParameterSet
     path = shipped_parameter_sets().get(sha256)
     if path is None:
         raise ParameterSetError(
-            f"no parameter set with SHA-256 {sha256.hex()[:16]}... is available"
+            f"no parameter set with SHA-256 {sha256.hex()[:16]}... is available",
+            offset=hash_offset,
         )
     return _load_path(path)

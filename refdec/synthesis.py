@@ -30,6 +30,27 @@ def halo(layers: list[IntLayer]) -> int:
     return -(-reach // scale)  # Ceil(reach / scale) in integers
 
 
+BAND_BYTES = 64 * 2**20
+"""Working memory a band may take (informative: any band height gives the same output)."""
+
+
+def band_rows(layers: list[IntLayer], wy: int, budget: int = BAND_BYTES) -> int:
+    """Latent rows per band so that a layer's input and output fit ``budget`` bytes.
+
+    Taller bands waste less work on halos (each band recomputes :func:`halo` rows
+    above and below); narrower pictures therefore get taller bands, and a Kodak
+    picture is synthesised in one.
+    """
+    row_bytes, scale = 0, 1
+    for layer in layers:
+        # int16 samples per latent row: the input at this scale plus the output of the
+        # convolution (before depth-to-space, at the same scale).
+        per_sample = layer.in_channels + layer.weight.shape[0]
+        row_bytes = max(row_bytes, 2 * per_sample * scale * scale * wy)
+        scale *= 2 if layer.depth_to_space else 1
+    return max(1, budget // max(1, row_bytes))
+
+
 def synthesis_bands(
     y_in: np.ndarray, layers: list[IntLayer], band_rows: int, *, threads: bool = True
 ) -> Iterator[tuple[int, np.ndarray]]:

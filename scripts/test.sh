@@ -5,7 +5,7 @@
 # stage runs even when an earlier one fails; the exit status is 0 only if all pass.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/_env.sh"
-openlic_env train,docs,dev
+openlic_env train,docs,dev,bench
 cd "$ROOT"
 
 failed=()

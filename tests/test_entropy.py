@@ -151,7 +151,7 @@ def test_truncation_at_every_byte() -> None:
     for n in range(len(stream)):
         with pytest.raises(EntropyError) as info:
             decode_stream(stream[:n], t, base_offset=100)
-        assert info.value.clause == "8.2"
+        assert info.value.clause.startswith("8.2.")
         assert info.value.offset == 100 + n  # the missing byte
 
 

@@ -162,7 +162,7 @@ def run_speed(
     from encoder import encode_detailed
     from encoder.pipeline import DEFAULT_QUALITY, load_codec
     from openlic.bench.floatnet import FloatDecoder, network_macs, torch_macs
-    from refdec.decoder import BAND_ROWS
+    from refdec.synthesis import BAND_BYTES, band_rows
 
     started = datetime.datetime.now(datetime.timezone.utc)
     try:
@@ -240,7 +240,9 @@ def run_speed(
                 "macs": {
                     "hyper": network_macs(list(params.hs), hz, wz),
                     "synthesis": network_macs(list(params.gs), hy, wy),
-                    "synthesis_executed": band_macs(list(params.gs), hy, wy, BAND_ROWS),
+                    "synthesis_executed": band_macs(
+                        list(params.gs), hy, wy, band_rows(list(params.gs), wy)
+                    ),
                     "encoder_analysis": enc_macs_cache[(h, w)],
                 },
             })
@@ -273,7 +275,7 @@ def run_speed(
         "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": {**(machine or {}), "load_average_end": load_average()},
         "model": {"params_sha256": codec.params_sha256.hex(), "quality": q,
-                  "band_rows": BAND_ROWS},
+                  "band_bytes": BAND_BYTES},
         "threads": {"numba": numba.get_num_threads(), "torch": torch.get_num_threads()},
         "repeat": repeat,
         "numba_int_peak": peak,
