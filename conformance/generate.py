@@ -661,30 +661,17 @@ class Builder:
             rng = np.random.default_rng(21)
             flat = z.reshape(-1)
             pos = rng.permutation(flat.size)
-            values = [
-                6,
-                -6,
-                7,
-                -7,
-                9,
-                -12,
-                20,
-                -31,
-                100,
-                -200,
-                254,
-                -254,
-                255,
-                -255,
-                256,
-                -256,
-                1000,
-                -1000,
-                65541,
-                -65540,
-            ]
+            values = [6, -6, 7, -7, 9, -12, 20, -31, 100, -200, 254, -254, 255, -255,
+                      256, -256, 1000, -1000]
             for p, v in zip(pos, values):
                 flat[p] = v
+            # The largest magnitudes the table of each position can code (8.2.6):
+            # R + 2^16 and -(R + 2^16 - 1), whatever the table of that channel is.
+            per_channel = z.shape[1] * z.shape[2]
+            z_table = kit.params.z_table
+            for p, sign in zip(pos[len(values):], (1, -1)):
+                r = int(radius[z_table[p // per_channel]])
+                flat[p] = r + (1 << 16) if sign > 0 else -(r + (1 << 16) - 1)
 
         for id_, pic, q, seed, big, why in (
             (
@@ -1506,19 +1493,23 @@ class Builder:
             mods=["first 4 bytes of ZS = 007fffff"],
         )
         # Renormalisation past the end: the last byte of a stream removed.
-        values, tables = kit.tile_tables(base, 1, 0)
+        # Group 0 carries the most bits, so its stream is long enough to lose a byte
+        # and still hold its 4-byte initial state.
+        values, tables = kit.tile_tables(base, 0, 0)
         symbols = [s for v, t in zip(values, tables) for s in kit.value_symbols(int(v), int(t))]
         stream = kit.rans_stream(symbols)
-        assert stream == parts.tiles[1][0], "the Python rANS encoder differs from encoder.rans"
+        assert stream == parts.tiles[0][0], "the Python rANS encoder differs from encoder.rans"
+        assert len(stream) > 4
         yield n(
             "neg-stream-exhausted",
             ["R-ANS-EXHAUSTED"],
             "The last byte of a tile stream is missing: renormalisation runs past its end.",
-            with_tile(1, 0, stream[:-1]),
+            with_tile(0, 0, stream[:-1]),
             clauses=["8.2.4", "8.4.2"],
             elements=["tile_data", "tile_size"],
-            mods=["last byte of YS1 tile 0 removed"],
+            mods=["last byte of YS0 tile 0 removed"],
         )
+        values, tables = kit.tile_tables(base, 1, 0)
         # The stream ends inside the Exp-Golomb code of an escape (WD 8.2.6): its last
         # value made an escape, the stream cut short by a byte or two.
         for phase, id_ in (
@@ -1602,6 +1593,19 @@ class Builder:
             clauses=["8.2.7"],
             elements=["tile_data", "tile_size"],
             mods=["a byte appended to YS0 tile 0"],
+        )
+        two = [list(x) for x in parts.tiles]
+        two[0][0] = t0[0] + b"\x00"
+        two[0][1] = t0[1] + b"\x00"
+        yield n(
+            "neg-two-bad-tiles",
+            ["R-ANS-FINAL-POSITION"],
+            "A byte after the end of both tile streams of a YS segment: a decoder that "
+            "decodes tiles in parallel must reject it too (refdec reports the first tile).",
+            kit.assemble(Parts(hdr, parts.z_stream, two)),
+            clauses=["8.2.7", "8.1.1"],
+            elements=["tile_data", "tile_size"],
+            mods=["a byte appended to YS0 tiles 0 and 1"],
         )
         yield n(
             "neg-zs-trailing-byte",

@@ -101,6 +101,65 @@ EQUIVALENT: tuple[tuple[str, str, str, str, str], ...] = (
     ),
     (
         "synthesis",
+        "halo",
+        "layer.kernel // 2",
+        "2 -> 3",
+        "kernel // 3 = kernel // 2 = 1 for the 3 x 3 kernels of the parameter set (the 2 "
+        "of the depth-to-space factor, the other 2 of the line, is killed)",
+    ),
+    (
+        "synthesis",
+        "halo",
+        "layer.kernel // 2",
+        "2 -> 1",
+        "kernel // 1 makes the halo grow (the 2 of the depth-to-space factor on the same "
+        "line, which makes it shrink, is killed by level1-max-samples)",
+    ),
+    (
+        "synthesis",
+        "<module>",
+        "BAND_BYTES",
+        "*",
+        "the memory budget of band_rows(): every band height gives the same output",
+    ),
+    (
+        "syntax",
+        "<module>",
+        "OPTIONAL_",
+        "*",
+        "OPTIONAL_FIRST and OPTIONAL_LAST are not used: find_marker() reads Table 1",
+    ),
+    (
+        "synthesis",
+        "halo",
+        "reach, scale = 0, 1",
+        "0 -> 1",
+        "the halo only grows",
+    ),
+    (
+        "synthesis",
+        "halo",
+        "scale *=",
+        "1 -> 2",
+        "every layer of gs has depth-to-space: the else branch is never taken",
+    ),
+    (
+        "synthesis",
+        "synthesis_bands",
+        "min(hy, y1 + h)",
+        "min( -> max(",
+        "the band only gets more rows of context below it",
+    ),
+    (
+        "levels",
+        "<module>",
+        "SAMPLES_PER_TILE = 16 * 16 * 4",
+        "*",
+        "MaxTiles stays above the most tiles a picture within the size limits can have "
+        "(R-LEVEL-TILES cannot be violated alone), checked for +1 and -1 only",
+    ),
+    (
+        "synthesis",
         "band_rows",
         "",
         "*",
@@ -544,9 +603,10 @@ def write_report(results: list[dict], total: int, args: argparse.Namespace, path
     real = [r for r in survivors if not equivalent(r)]
     denom = len(results) - len(equiv)
     score = 100.0 * len(killed) / denom if denom else 100.0
-    cmd = "python -m conformance.mutation" + (
-        f" --sample {args.sample} --seed {args.seed}" if args.sample else ""
-    )
+    cmds = getattr(args, "commands", None) or [
+        "python -m conformance.mutation"
+        + (f" --sample {args.sample} --seed {args.seed}" if args.sample else "")
+    ]
     by_module: dict[str, list[int]] = {}
     for r in results:
         k = by_module.setdefault(r["module"], [0, 0])
@@ -555,10 +615,12 @@ def write_report(results: list[dict], total: int, args: argparse.Namespace, path
     lines = [
         "# Mutation testing of the reference decoder against the conformance suite",
         "",
-        f"Command: `nice -n 19 {cmd}` (see `conformance/mutation.py`; run by hand, not in CI).",
+        "Run by hand, not in CI (see `conformance/mutation.py`):",
+        "",
+        *[f"    nice -n 19 {c}" for c in cmds],
         "",
         f"- mutants of the decoding path: {total}; run: {len(results)}"
-        + (f" (a random sample, seed {args.seed})" if len(results) < total else ""),
+        + (" (random samples)" if len(results) < total else ""),
         f"- killed: {len(killed)}; survived: {len(survivors)}, of which {len(equiv)} "
         "judged equivalent",
         f"- **score: {score:.1f} %** of the non-equivalent mutants killed",
@@ -618,8 +680,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--report-from",
         type=Path,
+        nargs="+",
         metavar="JOURNAL",
         help="write the report from a journal instead of running mutants",
+    )
+    p.add_argument(
+        "--command",
+        dest="commands",
+        action="append",
+        help="with --report-from: a command that made the journals, for the report",
     )
     p.add_argument("--out", type=Path, default=REPORT, help="the Markdown report")
     args = p.parse_args(argv)
@@ -634,9 +703,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{total} mutants")
         return 0
     if args.report_from:
-        results = [json.loads(x) for x in args.report_from.read_text().splitlines() if x]
-        args.argv = [a for a in args.argv if not a.startswith("--report-from")]
-        args.argv = [a for a in args.argv if a != str(args.report_from)]
+        merged: dict[str, dict] = {}  # later journals override earlier ones
+        for journal in args.report_from:
+            for x in journal.read_text().splitlines():
+                if x:
+                    r = json.loads(x)
+                    merged[r["key"]] = r
+        results = list(merged.values())
         print(json.dumps(write_report(results, total, args, args.out), indent=2))
         return 0
     chosen = mutants
