@@ -21,6 +21,7 @@ import json
 from pathlib import Path
 
 from docutils import nodes
+from openlic_syntax import table as _table  # noqa: E402 (docs/_ext is on sys.path)
 from sphinx.application import Sphinx
 from sphinx.util.docutils import SphinxDirective
 
@@ -53,30 +54,6 @@ def _load() -> tuple[dict, list[dict]]:
 
 def _clause_key(c: str) -> tuple:
     return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in c.split("."))
-
-
-def _entry(content: str | nodes.Node) -> nodes.entry:
-    entry = nodes.entry()
-    para = nodes.paragraph()
-    para += nodes.Text(content) if isinstance(content, str) else content
-    entry += para
-    return entry
-
-
-def _table(caption: str, headers: list[str], rows: list[list], widths: list[int]) -> nodes.table:
-    table = nodes.table(classes=["openlic-table"])
-    table += nodes.title(caption, caption)
-    group = nodes.tgroup(cols=len(headers))
-    table += group
-    for w in widths:
-        group += nodes.colspec(colwidth=w)
-    for section, body in ((nodes.thead(), [headers]), (nodes.tbody(), rows)):
-        group += section
-        for cells in body:
-            row = nodes.row()
-            row.extend(_entry(c) for c in cells)
-            section += row
-    return table
 
 
 def _lit(text: str) -> nodes.literal:

@@ -39,6 +39,8 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from openlic_syntax import table as _table  # noqa: E402 (docs/_ext is on sys.path)
+
 from refdec import codestream, params, tables  # noqa: E402
 from refdec.errors import DecodeError  # noqa: E402
 
@@ -51,37 +53,8 @@ def _number(value: int) -> str:
     return f"{value:,}".replace(",", _NBSP)
 
 
-def _entry(text: str | nodes.Node) -> nodes.entry:
-    entry = nodes.entry()
-    para = nodes.paragraph()
-    para += nodes.Text(text) if isinstance(text, str) else text
-    entry += para
-    return entry
-
-
 def _literal(text: str) -> nodes.literal:
     return nodes.literal(text, text)
-
-
-def _table(
-    caption: str,
-    headers: tuple[str, ...],
-    rows: list[tuple[str | nodes.Node, ...]],
-    widths: tuple[int, ...],
-) -> nodes.table:
-    table = nodes.table(classes=["openlic-table"])
-    table += nodes.title(caption, caption)
-    group = nodes.tgroup(cols=len(headers))
-    table += group
-    for width in widths:
-        group += nodes.colspec(colwidth=width)
-    for section, body in ((nodes.thead(), [headers]), (nodes.tbody(), rows)):
-        group += section
-        for cells in body:
-            row = nodes.row()
-            row.extend(_entry(c) for c in cells)
-            section += row
-    return table
 
 
 # -- parameter sets (Annex C.4) ---------------------------------------------------------
@@ -197,9 +170,13 @@ def summarise(path: Path) -> ParameterSetSummary:
     constants = tuple(
         (key, SYMBOLS[key], int(getattr(ps, attr)))
         for key, attr in (
-            ("latent.f_mu", "f_mu"), ("latent.fg", "fg"), ("latent.fig", "fig"),
-            ("latent.f_ls", "f_ls"), ("latent.in_max", "latent_in_max"),
-            ("hyper.in_max", "hyper_in_max"), ("output.f_out", "f_out"),
+            ("latent.f_mu", "f_mu"),
+            ("latent.fg", "fg"),
+            ("latent.fig", "fig"),
+            ("latent.f_ls", "f_ls"),
+            ("latent.in_max", "latent_in_max"),
+            ("hyper.in_max", "hyper_in_max"),
+            ("output.f_out", "f_out"),
         )
     )
     assert {c[0] for c in constants} == set(params.SCALARS), "SCALARS changed: update C.4"
@@ -237,9 +214,7 @@ class ParameterSets(SphinxDirective):
             try:
                 s = summarise(path)
             except DecodeError as exc:
-                raise self.error(
-                    f"{path.name} is not a conforming parameter set: {exc}"
-                ) from exc
+                raise self.error(f"{path.name} is not a conforming parameter set: {exc}") from exc
             out.extend(self._render(s, prefix))
         if "name" in self.options and out:
             self.add_name(out[0])
@@ -256,9 +231,11 @@ class ParameterSets(SphinxDirective):
         ]
         facts += [(sym, _literal(f"{key} = {value}")) for key, sym, value in s.constants]
         facts += [
-            ("Decoder complexity",
-             f"{s.total_kmac:.2f} kMAC per picture position "
-             f"(hs {s.hs_kmac:.2f}, gs {s.gs_kmac:.2f})"),
+            (
+                "Decoder complexity",
+                f"{s.total_kmac:.2f} kMAC per picture position "
+                f"(hs {s.hs_kmac:.2f}, gs {s.gs_kmac:.2f})",
+            ),
             ("Largest value of 8.5", f"fits a {s.latent_bits}-bit two's complement integer"),
         ]
         summary = _table(
@@ -268,7 +245,8 @@ class ParameterSets(SphinxDirective):
             (
                 _literal(layer.name),
                 " × ".join(map(str, layer.weight_shape)),
-                f"{layer.shifts[0]}" if layer.shifts[0] == layer.shifts[1]
+                f"{layer.shifts[0]}"
+                if layer.shifts[0] == layer.shifts[1]
                 else f"{layer.shifts[0]} to {layer.shifts[1]}",
                 "1" if layer.depth_to_space else "0",
                 f"{layer.clip[0]}, {layer.clip[1]}",
@@ -280,8 +258,16 @@ class ParameterSets(SphinxDirective):
         ]
         layers = _table(
             f"{prefix}Layers of parameter set {s.path.name}",
-            ("Layer", "weight O × I × K × K", "shift", "depth_to_space", "lo, hi",
-             "Output channels", "Accumulator bound (8.6.2)", "kMAC per position"),
+            (
+                "Layer",
+                "weight O × I × K × K",
+                "shift",
+                "depth_to_space",
+                "lo, hi",
+                "Output channels",
+                "Accumulator bound (8.6.2)",
+                "kMAC per position",
+            ),
             rows,
             (10, 18, 8, 10, 14, 10, 18, 12),
         )
@@ -312,8 +298,7 @@ class EntropyTableList(SphinxDirective):
             )
         t = tables.parse_tables(data)
         rows = [
-            (str(i), f"{table_sigma(i):.4f}", str(int(t.radius[i])),
-             str(int(t.cdf_len[i]) - 1))
+            (str(i), f"{table_sigma(i):.4f}", str(int(t.radius[i])), str(int(t.cdf_len[i]) - 1))
             for i in range(tables.NUM_TABLES)
         ]
         table = _table(

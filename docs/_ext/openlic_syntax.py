@@ -46,7 +46,7 @@ def _entry(content: str | nodes.Node) -> nodes.entry:
     return entry
 
 
-def _table(caption: str, headers: Row, rows: list[Row], widths: tuple[int, ...]) -> nodes.table:
+def table(caption: str, headers: Row, rows: list[Row], widths: tuple[int, ...]) -> nodes.table:
     """A docutils table with a title, a header row and body rows."""
     table = nodes.table(classes=["openlic-table"])
     table += nodes.title(caption, caption)
@@ -88,8 +88,11 @@ def syntax_rows(structure: syntax.Structure) -> list[Row]:
             elif isinstance(el, syntax.Call):
                 called = syntax.STRUCTURES[el.structure]
                 rows.append(
-                    (_code(f"{called.function}( )", depth), "",
-                     f"{called.title} ({called.syntax_clause}).")
+                    (
+                        _code(f"{called.function}( )", depth),
+                        "",
+                        f"{called.title} ({called.syntax_clause}).",
+                    )
                 )
             else:
                 name = el.name + "".join(f"[ {v} ]" for v in loop_vars)
@@ -132,10 +135,8 @@ class SyntaxTable(_TableDirective):
                 f"unknown syntax structure {key!r}; known: {', '.join(syntax.STRUCTURES)}"
             )
         structure = syntax.STRUCTURES[key]
-        return _table(
-            self.caption(
-                f"{structure.title} syntax (semantics in {structure.semantics_clause})"
-            ),
+        return table(
+            self.caption(f"{structure.title} syntax (semantics in {structure.semantics_clause})"),
             ("Syntax element", "Descriptor", "Semantics"),
             syntax_rows(structure),
             (40, 14, 46),
@@ -152,14 +153,21 @@ class MarkerTable(_TableDirective):
             structure = syntax.STRUCTURES.get(m.structure or "")
             clauses = (
                 f"{structure.syntax_clause}, {structure.semantics_clause}"
-                if structure else "not specified"
+                if structure
+                else "not specified"
             )
             rows.append(
-                (_code(code), m.name, m.title, "optional" if m.optional else "required",
-                 m.order, clauses)
+                (
+                    _code(code),
+                    m.name,
+                    m.title,
+                    "optional" if m.optional else "required",
+                    m.order,
+                    clauses,
+                )
             )
         rows.append(("all others", "", "reserved", "", syntax.RESERVED_MARKERS, ""))
-        return _table(
+        return table(
             self.caption("Markers"),
             ("Marker", "Name", "Segment", "Presence", "Order (5.3)", "Syntax, semantics"),
             rows,
@@ -176,14 +184,18 @@ class LevelTable(_TableDirective):
 
     def table(self) -> nodes.table:
         rows: list[Row] = [
-            (str(lv.idc), _number(lv.max_width), _number(lv.max_height),
-             _number(lv.max_samples), _number(lv.max_tiles))
+            (
+                str(lv.idc),
+                _number(lv.max_width),
+                _number(lv.max_height),
+                _number(lv.max_samples),
+                _number(lv.max_tiles),
+            )
             for lv in sorted(levels.LEVELS.values(), key=lambda lv: lv.idc)
         ]
-        return _table(
+        return table(
             self.caption("Levels"),
-            ("level_idc", "Max. width W", "Max. height H", "Max. samples W x H",
-             "Max. num_tiles"),
+            ("level_idc", "Max. width W", "Max. height H", "Max. samples W x H", "Max. num_tiles"),
             rows,
             (12, 18, 18, 26, 26),
         )
@@ -194,11 +206,15 @@ class ProfileTable(_TableDirective):
 
     def table(self) -> nodes.table:
         rows: list[Row] = [
-            (str(p.idc), p.name, ", ".join(map(str, p.bit_depths)),
-             ", ".join(map(str, p.matrix_coefficients)))
+            (
+                str(p.idc),
+                p.name,
+                ", ".join(map(str, p.bit_depths)),
+                ", ".join(map(str, p.matrix_coefficients)),
+            )
             for p in sorted(levels.PROFILES.values(), key=lambda p: p.idc)
         ]
-        return _table(
+        return table(
             self.caption("Profiles"),
             ("profile_idc", "Profile", "bit_depth", "matrix_coefficients"),
             rows,
