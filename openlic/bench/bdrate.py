@@ -58,6 +58,20 @@ def monotone_curve(
     return np.array(keep_r), np.array(keep_q)
 
 
+def _curves(
+    rate_anchor: Sequence[float],
+    quality_anchor: Sequence[float],
+    rate_test: Sequence[float],
+    quality_test: Sequence[float],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """Both curves made monotone; None unless each keeps at least two points."""
+    ra, qa = monotone_curve(rate_anchor, quality_anchor)
+    rt, qt = monotone_curve(rate_test, quality_test)
+    if len(ra) < 2 or len(rt) < 2:
+        return None
+    return ra, qa, rt, qt
+
+
 def bd_rate(
     rate_anchor: Sequence[float],
     quality_anchor: Sequence[float],
@@ -65,10 +79,10 @@ def bd_rate(
     quality_test: Sequence[float],
 ) -> float | None:
     """BD-rate of the test against the anchor, in percent; None without overlap."""
-    ra, qa = monotone_curve(rate_anchor, quality_anchor)
-    rt, qt = monotone_curve(rate_test, quality_test)
-    if len(ra) < 2 or len(rt) < 2:
+    curves = _curves(rate_anchor, quality_anchor, rate_test, quality_test)
+    if curves is None:
         return None
+    ra, qa, rt, qt = curves
     lo, hi = max(qa[0], qt[0]), min(qa[-1], qt[-1])
     if not hi > lo:
         return None
@@ -85,10 +99,10 @@ def bd_quality(
     quality_test: Sequence[float],
 ) -> float | None:
     """BD-PSNR (or BD of any quality): mean quality gain of the test; None without overlap."""
-    ra, qa = monotone_curve(rate_anchor, quality_anchor)
-    rt, qt = monotone_curve(rate_test, quality_test)
-    if len(ra) < 2 or len(rt) < 2:
+    curves = _curves(rate_anchor, quality_anchor, rate_test, quality_test)
+    if curves is None:
         return None
+    ra, qa, rt, qt = curves
     la, lt = np.log(ra), np.log(rt)
     lo, hi = max(la[0], lt[0]), min(la[-1], lt[-1])
     if not hi > lo:
@@ -118,9 +132,7 @@ END_TOLERANCE = 0.01
 """A target rate at most this fraction beyond a curve's end takes the end's quality."""
 
 
-def quality_at_rate(
-    rate: Sequence[float], quality: Sequence[float], target: float
-) -> float | None:
+def quality_at_rate(rate: Sequence[float], quality: Sequence[float], target: float) -> float | None:
     """Quality of the curve at ``target`` rate (PCHIP in log rate); None outside it.
 
     A rate-controlled codec lands near, not on, its target: a target within
