@@ -23,10 +23,12 @@ so the figure is a lower bound of the coverage of the compiled decoder.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,6 +84,24 @@ PY_BUDGET_MACS = 400_000
 """Convolution calls with more multiply-accumulates than this run compiled."""
 PY_CONV_CALLS = 6
 """At most this many convolution calls run in Python (each takes about a second)."""
+
+
+@contextlib.contextmanager
+def other_reference_decoders() -> Iterator[list]:
+    """The other ways to call the reference decoder, which the suite must pass too:
+    single-threaded, and with the parameter set given as a file (the shipped one, and
+    another one, which the cases must then reject)."""
+    from conformance import runner  # late: coverage starts before refdec is imported
+
+    shipped = sorted((ROOT / "refdec" / "data").glob("*.olp"))[0]
+    with tempfile.TemporaryDirectory() as tmp:
+        other = Path(tmp) / "other.olp"
+        other.write_bytes(shipped.read_bytes() + b"\0")
+        yield [
+            runner.reference_decoder(threads=False),
+            runner.reference_decoder(params_path=shipped),
+            runner.reference_decoder(params_path=other),
+        ]
 
 
 def _hybrid_kernels() -> dict[str, int]:
@@ -161,15 +181,9 @@ def measure(suite: Path | None = None, report: Path = REPORT) -> dict:
         # threaded (refdec.decode(threads=False)), and with the parameter set given as a
         # file (openlic decode --params FILE), the right one or another one.
         light = [c for c in cases if not c.meta["heavy"]]
-        shipped = sorted((ROOT / "refdec" / "data").glob("*.olp"))[0]
-        with tempfile.TemporaryDirectory() as tmp:
-            other = Path(tmp) / "other.olp"
-            other.write_bytes(shipped.read_bytes() + b"\0")
-            for kwargs in ({"threads": False}, {"params_path": shipped}, {"params_path": other}):
-                more = runner.run(
-                    light, runner.reference_decoder(**kwargs), check_errors=True, timeout=600
-                )
-                rep.results += more.results
+        with other_reference_decoders() as decoders:
+            for decoder in decoders:
+                rep.results += runner.run(light, decoder, check_errors=True, timeout=600).results
         seconds = time.perf_counter() - t0
     finally:
         cov.stop()

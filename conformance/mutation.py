@@ -479,14 +479,11 @@ def worker(suite: str | None) -> int:
         # The other ways to call the decoder, on a few small cases: single-threaded, and
         # with the parameter set given as a file (the right one, and another one).
         small = [c for c in cases if c.id in EXTRA_CASES]
-        shipped = sorted((ROOT / "refdec" / "data").glob("*.olp"))[0]
-        with tempfile.TemporaryDirectory() as tmp:
-            other = Path(tmp) / "other.olp"
-            other.write_bytes(shipped.read_bytes() + b"\0")
-            for kwargs in ({"threads": False}, {"params_path": shipped}, {"params_path": other}):
+        with coverage.other_reference_decoders() as decoders:
+            for decoder in decoders:
                 more = runner.run(
                     small,
-                    runner.reference_decoder(**kwargs),
+                    decoder,
                     check_errors="strict",
                     stop_on_failure=True,
                     timeout=600,
