@@ -14,8 +14,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .codestream import CodestreamError, Header, need, parse
-from .container import DATA_DIR, ParameterSet, ParameterSetError, load_parameter_set, load_tables
+from .codestream import Codestream, CodestreamError, Header, need, parse
+from .container import (
+    DATA_DIR,
+    ParameterSet,
+    ParameterSetError,
+    Tables,
+    load_parameter_set,
+    load_tables,
+)
 from .entropy import EntropyError, decode_stream
 from .network import hyper_synthesis, output_samples, reconstruct_latent, scale_indices
 
@@ -46,28 +53,42 @@ def select_parameter_set(h: Header) -> ParameterSet:
     return ps
 
 
+def decode_hyper_latent(cs: Codestream, ps: ParameterSet, tables: Tables) -> np.ndarray:
+    """DecodeHyperLatent of WD 8.3.1: MZ x Hz x Wz values, channel by channel, with the
+    table z_table[c] of their channel."""
+    h = cs.header
+    idx = np.repeat(ps.z_table, h.hz * h.wz)
+    return decode_stream(cs.hyper_data, idx, tables).reshape(ps.MZ, h.hz, h.wz)
+
+
+def decode_residuals(cs: Codestream, ps: ParameterSet, tables: Tables, idx: np.ndarray):
+    """DecodeResiduals of WD 8.4.2 for every YS segment present; the residuals of the
+    channel groups whose YS segment is absent stay 0 (WD 8.1.2)."""
+    h = cs.header
+    r = np.zeros((ps.M, h.hy, h.wy), dtype=np.int64)
+    per = ps.M // h.num_channel_groups  # the channels C_g of group g (WD 7.2)
+    for g, streams in enumerate(cs.groups):
+        c0, c1 = g * per, (g + 1) * per
+        for (y0, y1, x0, x1), buf in zip(h.tiles, streams):
+            vals = decode_stream(buf, idx[c0:c1, y0:y1, x0:x1].ravel(), tables)
+            r[c0:c1, y0:y1, x0:x1] = vals.reshape(per, y1 - y0, x1 - x0)
+    return r
+
+
 def decode(data: bytes, prefix: bool = False) -> tuple[np.ndarray, int]:
-    """DecodePicture of WD 8.1.1 (with 8.1.2 for prefix codestreams)."""
+    """DecodePicture of WD 8.1.1; with ``prefix``, of the longest prefix codestream within
+    ``data`` (WD 5.5, 8.1.2). Returns the H x W x 3 samples and the bit depth."""
     selected: list[ParameterSet] = []
 
     def on_header(h: Header) -> int:
         selected.append(select_parameter_set(h))
         return selected[0].M
 
-    cs = parse(data, prefix=prefix, on_header=on_header)
+    cs = parse(data, prefix=prefix, on_header=on_header)  # steps 1 to 3
     h, ps, tables = cs.header, selected[0], load_tables()
-    q, m, g = h.quality, selected[0].M, h.num_channel_groups
-    # 8.3.1: the hyper-latent, in the order channel, row, column.
-    idx_z = np.repeat(ps.z_table, h.hz * h.wz)
-    z_hat = decode_stream(cs.hyper_data, idx_z, tables).reshape(ps.MZ, h.hz, h.wz)
-    mu_fp, ls_fp = hyper_synthesis(ps, z_hat, h.hy, h.wy)  # 8.3.2
-    idx = scale_indices(ps, ls_fp, q)  # 8.4.1
-    r = np.zeros((m, h.hy, h.wy), dtype=np.int64)  # 8.1.2: absent groups stay 0
-    per = m // g
-    for gi, streams in enumerate(cs.groups):  # 8.4.2
-        c0, c1 = gi * per, (gi + 1) * per
-        for (y0, y1, x0, x1), buf in zip(h.tiles, streams):
-            vals = decode_stream(buf, idx[c0:c1, y0:y1, x0:x1].ravel(), tables)
-            r[c0:c1, y0:y1, x0:x1] = vals.reshape(per, y1 - y0, x1 - x0)
-    y_in = reconstruct_latent(ps, mu_fp, r, q)  # 8.5
-    return output_samples(ps, y_in, h.width, h.height, h.bit_depth), h.bit_depth  # 8.7, 8.8
+    z_hat = decode_hyper_latent(cs, ps, tables)  # step 4
+    mu_fp, ls_fp = hyper_synthesis(ps, z_hat, h.hy, h.wy)
+    idx = scale_indices(ps, ls_fp, h.quality)  # step 5
+    r = decode_residuals(cs, ps, tables, idx)  # step 6
+    y_in = reconstruct_latent(ps, mu_fp, r, h.quality)  # step 7
+    return output_samples(ps, y_in, h.width, h.height, h.bit_depth), h.bit_depth  # 8, 9

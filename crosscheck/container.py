@@ -129,7 +129,8 @@ class ParameterSet:
 
 
 def _chain(rec: dict[str, Record], prefix: str, n_in: int, a_max: int) -> list[Layer]:
-    """Collect the layers "prefix.0", "prefix.1", ... (C.3) and check their requirements."""
+    """Collect the layers "prefix.0", "prefix.1", ... (WD C.3) and check their requirements,
+    with P-ACCUMULATOR and P-CHAIN-CHANNELS of WD 8.6.2 and 8.6.4."""
     layers: list[Layer] = []
     while f"{prefix}.{len(layers)}.weight" in rec:
         n = f"{prefix}.{len(layers)}"

@@ -26,7 +26,11 @@ ERRORS = {
 
 @numba.njit(cache=True, nogil=True)
 def _decode(buf, table_idx, radius, start, cdf, out):  # pragma: no cover - compiled
-    """DecodeStream of WD 8.2.1; returns 0 or a key of ERRORS. State and position: x, p."""
+    """DecodeStream of WD 8.2.1, with InitState, DecodeSymbol, Renormalise, DecodeBits,
+    DecodeValue and Terminate of WD 8.2.2, 8.2.3, 8.2.4, 8.2.5, 8.2.6 and 8.2.7.
+
+    Returns 0 or a key of ERRORS. The state and the read position are ``x`` and ``p``.
+    """
     n = buf.shape[0]
     if n < 4:
         return 1
