@@ -61,7 +61,9 @@ def decode_hyper_latent(cs: Codestream, ps: ParameterSet, tables: Tables) -> np.
     return decode_stream(cs.hyper_data, idx, tables).reshape(ps.MZ, h.hz, h.wz)
 
 
-def decode_residuals(cs: Codestream, ps: ParameterSet, tables: Tables, idx: np.ndarray):
+def decode_residuals(
+    cs: Codestream, ps: ParameterSet, tables: Tables, idx: np.ndarray
+) -> np.ndarray:
     """DecodeResiduals of WD 8.4.2 for every YS segment present; the residuals of the
     channel groups whose YS segment is absent stay 0 (WD 8.1.2)."""
     h = cs.header

@@ -23,8 +23,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-bytes", type=int, default=None,
                     help="decode the longest prefix codestream within the first N bytes")
     args = ap.parse_args(argv)
-    with open(args.input, "rb") as f:
-        data = f.read()
+    try:
+        with open(args.input, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        print(f"crosscheck: cannot read {args.input}: {e.strerror}", file=sys.stderr)
+        return 2
     prefix = args.max_bytes is not None
     if prefix:
         data = data[: args.max_bytes]

@@ -4,6 +4,7 @@ semantics (WD 7), profiles and levels (WD Annex A) and prefix codestreams (WD 5.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 SIGNATURE = bytes([0x89, 0x4F, 0x4C, 0x49, 0x43, 0x0D, 0x0A, 0x1A])  # WD 5.1
@@ -51,18 +52,22 @@ class Header:
 
     @property
     def hy(self) -> int:
+        """H_y = Ceil(H / 16) (WD 5.4)."""
         return ceil_div(self.height, 16)
 
     @property
     def wy(self) -> int:
+        """W_y = Ceil(W / 16) (WD 5.4)."""
         return ceil_div(self.width, 16)
 
     @property
     def hz(self) -> int:
+        """H_z = Ceil(H_y / 4) (WD 5.4)."""
         return ceil_div(self.hy, 4)
 
     @property
     def wz(self) -> int:
+        """W_z = Ceil(W_y / 4) (WD 5.4)."""
         return ceil_div(self.wy, 4)
 
 
@@ -117,7 +122,9 @@ class Codestream:
     groups: list[list[bytes]]  # tile streams of the YS segments present, in group order
 
 
-def parse(data: bytes, prefix: bool = False, on_header=None) -> Codestream:
+def parse(
+    data: bytes, prefix: bool = False, on_header: Callable[[Header], int] | None = None
+) -> Codestream:
     """Parse a codestream (WD 5, 6, 7) or, with ``prefix``, the first N bytes of one (5.5).
 
     ``on_header(header)`` is called as soon as the PH segment has been read (8.1.1 step 3,

@@ -57,7 +57,9 @@ def chain(layers: list[Layer], a: np.ndarray) -> np.ndarray:
     return a
 
 
-def hyper_synthesis(ps: ParameterSet, z_hat: np.ndarray, hy: int, wy: int):
+def hyper_synthesis(
+    ps: ParameterSet, z_hat: np.ndarray, hy: int, wy: int
+) -> tuple[np.ndarray, np.ndarray]:
     """WD 8.3.2: clip the hyper-latent, run "hs", crop to Hy x Wy; returns (muFp, lsFp)."""
     a = np.clip(z_hat, -ps.hyper_in_max, ps.hyper_in_max)
     h = chain(ps.hs, a).astype(np.int64)
@@ -70,7 +72,7 @@ def scale_indices(ps: ParameterSet, ls_fp: np.ndarray, q: int) -> np.ndarray:
     return np.clip((ls_fp + off + (1 << (ps.f_ls - 1))) >> ps.f_ls, 0, 63)
 
 
-def reconstruct_latent(ps: ParameterSet, mu_fp: np.ndarray, r: np.ndarray, q: int):
+def reconstruct_latent(ps: ParameterSet, mu_fp: np.ndarray, r: np.ndarray, q: int) -> np.ndarray:
     """ReconstructLatent of WD 8.5 (int64 suffices by P-LATENT-RANGE)."""
     g = ps.gain[q][:, None, None]
     ig = ps.inv_gain[q][:, None, None]
@@ -81,7 +83,9 @@ def reconstruct_latent(ps: ParameterSet, mu_fp: np.ndarray, r: np.ndarray, q: in
     return np.clip(y_in, -ps.latent_in_max, ps.latent_in_max)
 
 
-def output_samples(ps: ParameterSet, y_in: np.ndarray, width: int, height: int, bits: int):
+def output_samples(
+    ps: ParameterSet, y_in: np.ndarray, width: int, height: int, bits: int
+) -> np.ndarray:
     """Synthesis (WD 8.7) and output conversion and cropping (WD 8.8); returns H x W x 3."""
     x_fp = chain(ps.gs, y_in)[:, :height, :width].astype(np.int64)
     peak = (1 << bits) - 1
