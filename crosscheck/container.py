@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -78,6 +79,7 @@ class Tables:
     cdf: np.ndarray  # int64: all cdf_i one after the other
 
 
+@cache
 def load_tables(path: Path = DATA_DIR / "gaussian_tables.olt") -> Tables:
     """Read the table file of WD B.2, after checking its SHA-256."""
     blob = path.read_bytes()
@@ -86,9 +88,9 @@ def load_tables(path: Path = DATA_DIR / "gaussian_tables.olt") -> Tables:
     rec = read_container(blob, b"OLTB")
     radius = rec["radius"].data
     parts = [rec[f"cdf.{i}"].data for i in range(64)]
-    for r, c in zip(radius, parts):  # the properties of B.1
-        assert r >= 1 and c.shape == (2 * r + 3,) and c[0] == 0 and c[-1] == 1 << 16
-        assert np.all(np.diff(c) >= 1)
+    for i, (r, c) in enumerate(zip(radius, parts)):  # the properties of B.1
+        _need(r >= 1 and c.shape == (2 * r + 3,) and c[0] == 0 and c[-1] == 1 << 16
+              and bool(np.all(np.diff(c) >= 1)), "B.1", f"table {i}")
     start = np.cumsum([0] + [len(c) for c in parts[:-1]]).astype(np.int64)
     return Tables(radius.astype(np.int64), start, np.concatenate(parts).astype(np.int64))
 
