@@ -139,7 +139,7 @@ class ConformanceRequirements(_SuiteDirective):
                 caption,
                 ["requirement", "clause", "cases", "expected result"],
                 rows,
-                [18, 6, 40, 30],
+                [22, 8, 40, 30],
             )
         ]
 
@@ -165,7 +165,7 @@ class ConformanceCases(_SuiteDirective):
                 caption,
                 ["case", "purpose", "clauses", "level", "expected result"],
                 rows,
-                [20, 45, 18, 5, 18],
+                [20, 44, 17, 7, 18],
             )
         ]
 

@@ -269,7 +269,7 @@ class ParameterSets(SphinxDirective):
                 "kMAC per position",
             ),
             rows,
-            (10, 18, 8, 10, 14, 10, 18, 12),
+            (10, 18, 7, 16, 12, 10, 15, 12),
         )
         return [summary, layers]
 

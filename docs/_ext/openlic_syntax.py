@@ -47,7 +47,11 @@ def _entry(content: str | nodes.Node) -> nodes.entry:
 
 
 def table(caption: str, headers: Row, rows: list[Row], widths: tuple[int, ...]) -> nodes.table:
-    """A docutils table with a title, a header row and body rows."""
+    """A docutils table with a title, a header row and body rows.
+
+    ``widths`` are relative column widths. The HTML output sizes columns by itself; the
+    PDF uses them for tables with literals (``_latex_tables`` in docs/conf.py).
+    """
     table = nodes.table(classes=["openlic-table"])
     table += nodes.title(caption, caption)
     group = nodes.tgroup(cols=len(headers))
@@ -139,7 +143,7 @@ class SyntaxTable(_TableDirective):
             self.caption(f"{structure.title} syntax (semantics in {structure.semantics_clause})"),
             ("Syntax element", "Descriptor", "Semantics"),
             syntax_rows(structure),
-            (40, 14, 46),
+            (41, 20, 39),
         )
 
 
