@@ -187,7 +187,11 @@ class OpenLICModel(nn.Module):
 
 
 def rate_distortion_loss(out: dict[str, Tensor], x: Tensor, lam: Tensor) -> dict[str, Tensor]:
-    """Per-sample ``bpp + lambda * 255^2 * MSE``, averaged over the batch."""
+    """Per-sample ``bpp + lambda * 255^2 * MSE``, averaged over the batch.
+
+    ``bpp_each`` and ``mse_each`` keep the per-sample terms (without gradient), for
+    the per-anchor statistics of the training log.
+    """
     b, _, h, w = x.shape
     pixels = h * w
     bits_y = -torch.log2(out["lik_y"]).reshape(b, -1).sum(1)
@@ -195,4 +199,10 @@ def rate_distortion_loss(out: dict[str, Tensor], x: Tensor, lam: Tensor) -> dict
     bpp = (bits_y + bits_z) / pixels
     mse = (out["x_hat"] - x).pow(2).reshape(b, -1).mean(1)
     loss = bpp + lam * (255.0**2) * mse
-    return {"loss": loss.mean(), "bpp": bpp.mean(), "mse": mse.mean()}
+    return {
+        "loss": loss.mean(),
+        "bpp": bpp.mean(),
+        "mse": mse.mean(),
+        "bpp_each": bpp.detach(),
+        "mse_each": mse.detach(),
+    }

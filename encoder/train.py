@@ -186,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     last_ckpt = time.monotonic()
     bar = tqdm(total=args.steps, initial=step, disable=args.no_progress or rank != 0, desc="train")
     avg: dict[str, float] = {}
+    per_anchor: dict[int, list] = {}  # anchor -> [sum of bpp, sum of MSE, samples]
     while step < args.steps:
         # Warm up from a fresh start, and after resuming from weights without optimiser
         # state (the shipped checkpoints keep only the weights, to stay small).
@@ -201,8 +202,13 @@ def main(argv: list[str] | None = None) -> int:
         torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
         opt.step()
         step += 1
-        for key, v in losses.items():
-            avg[key] = 0.98 * avg.get(key, v.item()) + 0.02 * v.item()
+        for key in ("loss", "bpp", "mse"):
+            v = losses[key].item()
+            avg[key] = 0.98 * avg.get(key, v) + 0.02 * v
+        # Per-anchor running means: which trade-offs improve, and which are stuck.
+        for kk, b, e in zip(k.tolist(), losses["bpp_each"].tolist(), losses["mse_each"].tolist()):
+            a = per_anchor.setdefault(kk, [0.0, 0.0, 0])
+            a[0], a[1], a[2] = a[0] + b, a[1] + e, a[2] + 1
         bar.update(1)
         if step % 50 == 0:
             bar.set_postfix(loss=f"{avg['loss']:.3f}", bpp=f"{avg['bpp']:.3f}")
@@ -214,6 +220,12 @@ def main(argv: list[str] | None = None) -> int:
             record["val"] = evaluate(model, val_imgs, [0, k_last // 2, k_last])
         if step % 200 == 0 or record:
             record.update(step=step, time=time.time(), lr=lr, **avg)
+            if per_anchor:
+                record["anchors"] = {
+                    str(kk): {"bpp": a[0] / a[2], "psnr": 10 * math.log10(a[2] / max(a[1], 1e-12))}
+                    for kk, a in sorted(per_anchor.items())
+                }
+                per_anchor.clear()
             with log_path.open("a") as f:
                 f.write(json.dumps(record) + "\n")
         if time.monotonic() - last_ckpt > args.ckpt_minutes * 60 or step == args.steps:

@@ -61,6 +61,11 @@ def test_smoke_steps_write_checkpoint_and_log(images, tmp_path):
     assert state["step"] == 2
     records = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert any("val" in r for r in records)
+    # Every record carries the per-anchor training rate and PSNR of the samples since
+    # the last record, keyed by the anchors that were drawn.
+    anchors = records[-1]["anchors"]
+    assert anchors and all(0 <= int(k) < 7 for k in anchors)
+    assert all(a["bpp"] > 0 and a["psnr"] > 0 for a in anchors.values())
 
 
 def test_resume_continues_from_checkpoint(images, tmp_path):
