@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Ship a new training checkpoint as the model of the package, in one command:
+#
+#   bash scripts/ship-model.sh runs/r2/last.pt data/bank/bank-*.npy [runs/r2/log.jsonl]
+#
+# 1. exports the checkpoint to the normative parameter set refdec/data/openlic-1.olp and
+#    the encoder's analysis weights encoder/weights/openlic-1.pt (python -m encoder.export,
+#    calibrated on the training patch bank given as the second argument);
+# 2. keeps the float weights and step as models/openlic-1/train.pt (no optimiser state:
+#    the resume point of the next run) and appends the run's training log, if given, to
+#    models/openlic-1/log.jsonl;
+# 3. regenerates the conformance suite (python -m conformance.generate), whose
+#    expected outputs depend on the model;
+# 4. runs the tests that tie the model, the suite, refdec and the WD-derived decoder.
+#
+# The results page is separate and slow: bash scripts/bench.sh (then commit docs/results*).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/_env.sh"
+openlic_env train,docs,dev,bench
+cd "$ROOT"
+
+if (($# < 2)); then
+    sed -n '2,4p' "$0" >&2
+    exit 1
+fi
+ckpt=$1 bank=$2 log=${3-}
+py="$VENV/bin/python"
+
+echo "== export $ckpt"
+"$py" -m encoder.export "$ckpt" refdec/data/openlic-1.olp \
+    --encoder-out encoder/weights/openlic-1.pt --bank "$bank"
+
+echo "== models/openlic-1/train.pt"
+"$py" - "$ckpt" <<'EOF'
+import sys, torch
+state = torch.load(sys.argv[1], map_location="cpu", weights_only=False)
+keep = {k: state[k] for k in ("config", "model", "step")}
+torch.save(keep, "models/openlic-1/train.pt")
+print(f"step {keep['step']}")
+EOF
+if [[ -n $log ]]; then
+    # Only the records after the last step already in the model's log.
+    "$py" - "$log" <<'EOF'
+import json, sys
+from pathlib import Path
+dst = Path("models/openlic-1/log.jsonl")
+last = max((json.loads(line)["step"] for line in dst.read_text().splitlines()), default=0)
+new = [l for l in Path(sys.argv[1]).read_text().splitlines() if json.loads(l)["step"] > last]
+with dst.open("a") as f:
+    f.writelines(line + "\n" for line in new)
+print(f"{len(new)} log records appended")
+EOF
+fi
+
+echo "== python -m conformance.generate"
+"$py" -m conformance.generate
+
+echo "== tests of the model, the suite and the decoders"
+"$py" -m pytest -q tests/test_conformance_suite.py tests/test_crosscheck.py \
+    tests/test_exactness.py tests/test_params.py tests/test_docs.py
