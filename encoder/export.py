@@ -225,7 +225,8 @@ def export(model: OpenLICModel, calib_patches: np.ndarray) -> bytes:
 def load_model(path: Path) -> OpenLICModel:
     state = torch.load(path, map_location="cpu", weights_only=False)
     model = OpenLICModel(ModelConfig.from_dict(state["config"]))
-    model.load_state_dict(state["model"])
+    # The moving average of the weights when the checkpoint has one (encoder.train).
+    model.load_state_dict(state.get("ema", state["model"]))
     return model.eval()
 
 

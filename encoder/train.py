@@ -20,6 +20,7 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from PIL import Image
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from encoder.data import bank_key, build_patch_bank, find_images, random_crops
@@ -97,6 +98,13 @@ def main(argv: list[str] | None = None) -> int:
         help="learning rate of the gain vectors relative to --lr",
     )
     ap.add_argument("--clip", type=float, default=1.0, help="gradient-norm clip")
+    ap.add_argument(
+        "--ema",
+        type=float,
+        default=0.999,
+        help="decay of the exponential moving average of the weights, which validation "
+        "and export use (0: none)",
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--eval-every", type=int, default=2000)
     ap.add_argument("--ckpt-minutes", type=float, default=10.0)
@@ -176,6 +184,12 @@ def main(argv: list[str] | None = None) -> int:
         step = state["step"]
     elif args.init:
         model.load_state_dict(torch.load(args.init, map_location="cpu")["model"])
+    # The moving average of the weights smooths the noise of small-batch steps: it is
+    # what validation sees and what the export quantises (checkpoint key "ema").
+    ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(args.ema)) if args.ema else None
+    if ema is not None and state is not None and "ema" in state:
+        ema.module.load_state_dict(state["ema"])
+        ema.n_averaged.fill_(1)
     warm = state is None or "optimizer" not in state
     warm_from = step
     net = torch.nn.parallel.DistributedDataParallel(model) if distributed else model
@@ -201,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
         losses["loss"].backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
         opt.step()
+        if ema is not None:
+            ema.update_parameters(model)
         step += 1
         for key in ("loss", "bpp", "mse"):
             v = losses[key].item()
@@ -217,7 +233,9 @@ def main(argv: list[str] | None = None) -> int:
         record: dict = {}
         if step % args.eval_every == 0 and val_imgs:
             k_last = len(cfg.lambdas) - 1
-            record["val"] = evaluate(model, val_imgs, [0, k_last // 2, k_last])
+            record["val"] = evaluate(
+                ema.module if ema is not None else model, val_imgs, [0, k_last // 2, k_last]
+            )
         if step % 200 == 0 or record:
             record.update(step=step, time=time.time(), lr=lr, **avg)
             if per_anchor:
@@ -234,6 +252,7 @@ def main(argv: list[str] | None = None) -> int:
                 {
                     "config": cfg.to_dict(),
                     "model": model.state_dict(),
+                    **({"ema": ema.module.state_dict()} if ema is not None else {}),
                     "optimizer": opt.state_dict(),
                     "step": step,
                 },

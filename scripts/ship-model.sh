@@ -34,7 +34,8 @@ echo "== models/openlic-1/train.pt"
 "$py" - "$ckpt" <<'EOF'
 import sys, torch
 state = torch.load(sys.argv[1], map_location="cpu", weights_only=False)
-keep = {k: state[k] for k in ("config", "model", "step")}
+# The moving average of the weights (what the export quantised) when there is one.
+keep = {"config": state["config"], "model": state.get("ema", state["model"]), "step": state["step"]}
 torch.save(keep, "models/openlic-1/train.pt")
 print(f"step {keep['step']}")
 EOF

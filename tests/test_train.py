@@ -70,8 +70,16 @@ def test_smoke_steps_write_checkpoint_and_log(images, tmp_path):
 
 def test_resume_continues_from_checkpoint(images, tmp_path):
     train_main(args(images, tmp_path, 2))
+    first = torch.load(tmp_path / "last.pt", weights_only=False)
     train_main(args(images, tmp_path, 3, "--resume", str(tmp_path / "last.pt")))
-    assert torch.load(tmp_path / "last.pt", weights_only=False)["step"] == 3
+    state = torch.load(tmp_path / "last.pt", weights_only=False)
+    assert state["step"] == 3
+    # The moving average goes on from the saved one: one more step of decay 0.999 moves
+    # it by a thousandth of the way to the new weights, far less than the step itself.
+    name = "g_s.0.conv.weight"
+    ema_moved = (state["ema"][name] - first["ema"][name]).abs().max()
+    weights_moved = (state["model"][name] - first["model"][name]).abs().max()
+    assert 0 < ema_moved < 0.01 * weights_moved
 
 
 def test_same_seed_same_weights(images, tmp_path):
