@@ -93,7 +93,7 @@ def calibrate(model: OpenLICModel, patches: np.ndarray) -> dict[str, object]:
     k_all = range(len(model.cfg.lambdas))
     for start in range(0, len(patches), 8):
         x = torch.from_numpy(patches[start : start + 8]).permute(0, 3, 1, 2).float() / 255
-        y = model.g_a(x)
+        y = model.analysis(x)
         z = torch.round(model.h_a(y)).clamp(-HYPER_IN_MAX, HYPER_IN_MAX)
         h = z
         hs_max = []
@@ -131,9 +131,10 @@ def reorder_latent_channels(model: OpenLICModel, perm: torch.Tensor) -> None:
     """Permute the latent channels of the float model in place (order of ``perm``)."""
     m = model.cfg.m_latent
     with torch.no_grad():
-        last = model.g_a[-1]
-        last.weight.copy_(last.weight[perm])
-        last.bias.copy_(last.bias[perm])
+        for last in (model.g_a[-1], model.g_a_linear):
+            if last is not None:
+                last.weight.copy_(last.weight[perm])
+                last.bias.copy_(last.bias[perm])
         first = model.h_a[0]
         first.weight.copy_(first.weight[:, perm])
         out = model.h_s_out
@@ -251,9 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_bytes(data)
     # The encoder needs only the analysis side; half precision is plenty for it.
-    analysis = {
-        k: v.half() for k, v in model.state_dict().items() if k.startswith(("g_a.", "h_a."))
-    }
+    encoder_side = ("g_a.", "g_a_linear.", "h_a.")
+    analysis = {k: v.half() for k, v in model.state_dict().items() if k.startswith(encoder_side)}
     torch.save(
         {
             "config": model.cfg.to_dict(),

@@ -50,6 +50,9 @@ class ModelConfig:
     """Output channels of the synthesis layers before the final 3-channel layer."""
     lambdas: tuple[float, ...] = (0.0008, 0.0019, 0.0045, 0.011, 0.026, 0.062, 0.15)
     """Rate-distortion trade-offs of the gain anchors, on MSE in 0..255 units."""
+    linear_analysis: bool = False
+    """Add a linear 16x16 block transform to ``g_a`` (encoder only; see
+    :mod:`encoder.linear_init`)."""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -125,6 +128,10 @@ class OpenLICModel(nn.Module):
             if i < 3:
                 layers.append(GDN(b))
         self.g_a = nn.Sequential(*layers)
+        # A linear shortcut of the analysis (as the auxiliary transform of Li et al.,
+        # ICLR 2025): the nonlinear layers learn a correction of a block transform,
+        # which a CPU budget of steps could not otherwise reach.
+        self.g_a_linear = nn.Conv2d(3, m, 16, stride=16) if cfg.linear_analysis else None
         self.h_a = nn.Sequential(
             nn.Conv2d(m, cfg.n_hyper, 3, padding=1),
             nn.ReLU(),
@@ -148,6 +155,11 @@ class OpenLICModel(nn.Module):
         self.log_z_scale = nn.Parameter(torch.zeros(cfg.mz_hyper))
 
     # -- pieces shared by training, export and encoding ---------------------------
+    def analysis(self, x: Tensor) -> Tensor:
+        """The latent ``y`` of a picture padded to a multiple of 64 (encoder only)."""
+        y = self.g_a(x)
+        return y if self.g_a_linear is None else y + self.g_a_linear(x)
+
     def hyper_synthesis(self, z_hat: Tensor) -> tuple[Tensor, Tensor]:
         """Mean and log-scale (natural log) of the ungained latent."""
         h = F.relu(run_chain(self.h_s, z_hat))
@@ -169,7 +181,7 @@ class OpenLICModel(nn.Module):
         uniform noise, the synthesis sees rounded latents with straight-through
         gradients (Minnen and Singh, ICIP 2020), as the decoder does.
         """
-        y = self.g_a(x)
+        y = self.analysis(x)
         z = self.h_a(y)
         noise_z = torch.rand_like(z) - 0.5
         z_scale = self.log_z_scale.exp()[None, :, None, None]

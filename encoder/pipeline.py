@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -94,23 +95,25 @@ ANALYSIS_OVERLAP = 128
 receptive field of ``g_a``, so tiles change the latent only by float rounding)."""
 
 
-def tiled_analysis(g_a: torch.nn.Module, x: torch.Tensor, m: int) -> torch.Tensor:
-    """``g_a(x)`` for a padded picture, in overlapping tiles when it is large.
+def tiled_analysis(
+    analysis: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, m: int
+) -> torch.Tensor:
+    """``analysis(x)`` for a padded picture, in overlapping tiles when it is large.
 
-    The float activations of ``g_a`` on a whole 16k x 16k picture would take tens of
+    The float activations of the analysis on a whole 16k x 16k picture would take tens of
     gigabytes; tiles bound them. The analysis is not normative: the decoder's output
     is whatever latent the encoder chose, so tiling cannot break conformance.
     """
     h, w = x.shape[-2:]
     t, o = ANALYSIS_TILE, ANALYSIS_OVERLAP
     if h * w <= 2 * t * t:
-        return g_a(x)
+        return analysis(x)
     y = torch.empty(1, m, h // 16, w // 16)
     for y0 in range(0, h, t):
         for x0 in range(0, w, t):
             y1, x1 = min(y0 + t, h), min(x0 + t, w)
             a0, b0 = max(0, y0 - o), max(0, x0 - o)
-            out = g_a(x[..., a0 : min(h, y1 + o), b0 : min(w, x1 + o)])
+            out = analysis(x[..., a0 : min(h, y1 + o), b0 : min(w, x1 + o)])
             oy, ox = (y0 - a0) // 16, (x0 - b0) // 16
             y[..., y0 // 16 : y1 // 16, x0 // 16 : x1 // 16] = out[
                 ..., oy : oy + (y1 - y0) // 16, ox : ox + (x1 - x0) // 16
@@ -128,7 +131,7 @@ def analyse(codec: Codec, image: np.ndarray, bit_depth: int) -> Analysis:
     hy, wy = math.ceil(h / 16), math.ceil(w / 16)
     hz, wz = math.ceil(hy / 4), math.ceil(wy / 4)
     model = codec.model
-    y = tiled_analysis(model.g_a, x, model.cfg.m_latent)
+    y = tiled_analysis(model.analysis, x, model.cfg.m_latent)
     lim = codec.params.hyper_in_max
     z_hat = torch.round(model.h_a(y)).clamp(-lim, lim)[0, :, :hz, :wz]
     z_hat = z_hat.numpy().astype(np.int32)

@@ -24,6 +24,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from encoder.data import bank_key, build_patch_bank, find_images, random_crops
+from encoder.linear_init import linear_init
 from encoder.model import (
     ModelConfig,
     OpenLICModel,
@@ -51,7 +52,7 @@ def evaluate(model: OpenLICModel, images: list[np.ndarray], anchors: list[int]) 
             x = torch.from_numpy(np.array(img)).permute(2, 0, 1)[None].float() / 255.0
             h, w = x.shape[-2:]
             xp = pad_to(x)
-            y = model.g_a(xp)
+            y = model.analysis(xp)
             z = torch.round(model.h_a(y))
             zs = model.log_z_scale.exp()[None, :, None, None].expand_as(z)
             bits = -torch.log2(gaussian_likelihood(z, zs)).sum()
@@ -184,6 +185,12 @@ def main(argv: list[str] | None = None) -> int:
         step = state["step"]
     elif args.init:
         model.load_state_dict(torch.load(args.init, map_location="cpu")["model"])
+    elif cfg.linear_analysis:
+        # A fresh model starts as a linear block-transform codec (encoder.linear_init).
+        pick = np.sort(rng.choice(len(bank), min(len(bank), 200), replace=False))
+        offsets = linear_init(model, np.asarray(bank[pick]), seed=args.seed)
+        if rank == 0:
+            print(f"linear initialisation from {len(pick)} patches: {offsets}")
     # The moving average of the weights smooths the noise of small-batch steps: it is
     # what validation sees and what the export quantises (checkpoint key "ema").
     ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(args.ema)) if args.ema else None

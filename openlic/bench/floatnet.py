@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +90,7 @@ class FloatModel:
         x = F.pad(x, (0, -w % 64, 0, -h % 64), mode="replicate")
         hy, wy = math.ceil(h / 16), math.ceil(w / 16)
         hz, wz = math.ceil(hy / 4), math.ceil(wy / 4)
-        y = m.g_a(x)
+        y = m.analysis(x)
         z_hat = torch.round(m.h_a(y))[..., :hz, :wz]
         mean, log_scale = m.hyper_synthesis(z_hat)
         z_scale = m.log_z_scale.exp()[None, :, None, None].expand_as(z_hat)
@@ -217,8 +218,11 @@ def network_macs(layers: list[Any], height: int, width: int) -> int:
     return total
 
 
-def torch_macs(module: torch.nn.Module, x: torch.Tensor) -> int:
-    """Multiply-accumulates of the convolutions of ``module`` on input ``x`` (hooks)."""
+def torch_macs(
+    module: torch.nn.Module, x: torch.Tensor, forward: Callable[[torch.Tensor], Any] | None = None
+) -> int:
+    """Multiply-accumulates of the convolutions of ``module`` that ``forward`` (default:
+    the module itself) runs on input ``x`` (hooks)."""
     total = 0
 
     def hook(mod: torch.nn.Conv2d, _inp: Any, out: torch.Tensor) -> None:
@@ -230,7 +234,7 @@ def torch_macs(module: torch.nn.Module, x: torch.Tensor) -> int:
                if isinstance(m, torch.nn.Conv2d)]
     try:
         with torch.no_grad():
-            module(x)
+            (forward or module)(x)
     finally:
         for h in handles:
             h.remove()

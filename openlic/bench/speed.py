@@ -222,8 +222,10 @@ def run_speed(
             if (h, w) not in enc_macs_cache:
                 x = torch.zeros(1, 3, h + (-h % 64), w + (-w % 64))
                 model = codec.model
-                y = model.g_a(x)
-                enc_macs_cache[(h, w)] = torch_macs(model.g_a, x) + torch_macs(model.h_a, y)
+                y = model.analysis(x)
+                enc_macs_cache[(h, w)] = torch_macs(model, x, model.analysis) + torch_macs(
+                    model.h_a, y
+                )
             diff = np.abs(fsamples.astype(np.int32) - pic.samples.astype(np.int32))
             rows.append({
                 "name": path.name, "width": w, "height": h, "bytes": len(data),
