@@ -21,6 +21,14 @@ nonlinear part on top:
   not use start with small random inputs, free for training.
 
 Nothing here is normative: it only chooses the starting weights.
+
+Status (experimental, not yet the recipe of the shipped model): the starting codec is
+what the construction promises (28.6 to 31.9 dB at 1 to 1.7 bpp on the training
+crops after 200 warm-up steps, against 27.3 dB at 0.65 bpp for the shipped model after
+15,000 steps), but as the learning rate reaches 1e-4 the quality falls to about 23 dB
+within 800 steps: the shared transforms follow the rate term of the low-rate anchors
+faster than the gain vectors separate them. A curriculum (the entropy model and the
+gains first, the transforms later) is the next thing to try.
 """
 
 from __future__ import annotations
@@ -114,10 +122,13 @@ def linear_init(model: OpenLICModel, patches: np.ndarray, seed: int = 0) -> dict
     for qy in range(2):
         for qx in range(2):
             q = 2 * qy + qx
-            # Layer 1: y -> coefficients of the 8x8 sub-block at q, plus off1.
+            # Layer 1: y -> coefficients of the 8x8 sub-block at q.
             i16 = block_index(16, 8, qy, qx)
-            w1 = b8 @ p16[:, i16].T / s  # (96, M)
-            b1 = b8 @ (mu16[i16] - mu8) + off1
+            # Coefficients are carried divided by off1, plus 1 (in 0..2): activations
+            # of the usual size, so that the steps of training disturb them no more
+            # than any other layer's.
+            w1 = b8 @ p16[:, i16].T / (s * off1)  # (96, M)
+            b1 = b8 @ (mu16[i16] - mu8) / off1 + 1.0
             for c in range(SUB_BLOCK_COMPONENTS):
                 w[0][4 * c + q, :, centre, centre] = torch.from_numpy(w1[c]).float()
                 bias[0][4 * c + q] = float(b1[c])
@@ -125,7 +136,7 @@ def linear_init(model: OpenLICModel, patches: np.ndarray, seed: int = 0) -> dict
             i8 = block_index(8, 4, qy, qx)
             for j, idx in enumerate(i8):
                 w[1][4 * j + q, :SUB_BLOCK_COMPONENTS, centre, centre] = torch.from_numpy(
-                    b8[:, idx]
+                    off1 * b8[:, idx]
                 ).float()
                 bias[1][4 * j + q] = float(mu8[idx] - off1 * b8[:, idx].sum() + PIXEL_OFFSET)
             # Layer 3: the 12 samples of the 2x2 quadrant q of each 4x4 block.
