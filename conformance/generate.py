@@ -1104,6 +1104,7 @@ class Builder:
             ("neg-truncated-in-marker", ends[2] + 1, "inside the marker of the second YS"),
             ("neg-truncated-after-marker", ends[2] + 2, "right after the marker of the second YS"),
             ("neg-truncated-in-length", ends[2] + 4, "inside the length of the second YS"),
+            ("neg-truncated-after-length", ends[2] + 6, "right after the length of the second YS"),
             ("neg-truncated-in-payload", ends[3] - 10, "inside the payload of the last YS"),
             ("neg-truncated-in-crc", ends[3] - 1, "inside the crc of the last YS"),
             ("neg-truncated-in-eoc", ends[4] - 3, "inside the crc of the EOC segment"),
