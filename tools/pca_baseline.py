@@ -7,8 +7,8 @@ A PCA of 16x16 RGB blocks of training patches (the first 128 components, as many
 the model's latent channels per 16x16 block), uniform quantisation of the coefficients
 with a few step sizes, and the rate as the empirical entropy of each coefficient over
 the picture (an ideal adaptive coder, without side information: an optimistic rate).
-It measured what a learned model of this size ought to reach at least
-(``encoder/linear_init.py``).
+A yardstick for the learned model, whose latent has as many values per 16x16 block
+(see ``encoder/linear_init.py``).
 """
 
 from __future__ import annotations
