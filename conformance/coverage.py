@@ -89,8 +89,9 @@ PY_CONV_CALLS = 6
 @contextlib.contextmanager
 def other_reference_decoders() -> Iterator[list]:
     """The other ways to call the reference decoder, which the suite must pass too:
-    single-threaded, and with the parameter set given as a file (the shipped one, and
-    another one, which the cases must then reject)."""
+    single-threaded, in bands of one latent row (the smallest bands, whose edges fall
+    inside the picture), and with the parameter set given as a file (the shipped one,
+    and another one, which the cases must then reject)."""
     from conformance import runner  # late: coverage starts before refdec is imported
 
     shipped = sorted((ROOT / "refdec" / "data").glob("*.olp"))[0]
@@ -99,6 +100,7 @@ def other_reference_decoders() -> Iterator[list]:
         other.write_bytes(shipped.read_bytes() + b"\0")
         yield [
             runner.reference_decoder(threads=False),
+            runner.reference_decoder(band_rows=1),
             runner.reference_decoder(params_path=shipped),
             runner.reference_decoder(params_path=other),
         ]

@@ -24,6 +24,7 @@ from refdec.entropy import decode_stream
 from refdec.hyper import hyper_symbol_tables, hyper_synthesis
 from refdec.latent import scale_indices
 from refdec.network import IntLayer
+from refdec.output import sample_dtype
 from refdec.params import find_parameter_set
 from refdec.synthesis import halo
 
@@ -93,4 +94,4 @@ def decode_float(
     peak = (1 << hdr.bit_depth) - 1
     out = x[: hdr.height, : hdr.width] * dtype(peak) / dtype(2.0**params.f_out)
     samples = np.clip(np.round(out), 0, peak)
-    return samples.astype(np.uint8 if hdr.bit_depth <= 8 else np.uint16), hdr.bit_depth
+    return samples.astype(sample_dtype(hdr.bit_depth)), hdr.bit_depth

@@ -661,15 +661,33 @@ class Builder:
             rng = np.random.default_rng(21)
             flat = z.reshape(-1)
             pos = rng.permutation(flat.size)
-            values = [6, -6, 7, -7, 9, -12, 20, -31, 100, -200, 254, -254, 255, -255,
-                      256, -256, 1000, -1000]
+            values = [
+                6,
+                -6,
+                7,
+                -7,
+                9,
+                -12,
+                20,
+                -31,
+                100,
+                -200,
+                254,
+                -254,
+                255,
+                -255,
+                256,
+                -256,
+                1000,
+                -1000,
+            ]
             for p, v in zip(pos, values):
                 flat[p] = v
             # The largest magnitudes the table of each position can code (8.2.6):
             # R + 2^16 and -(R + 2^16 - 1), whatever the table of that channel is.
             per_channel = z.shape[1] * z.shape[2]
             z_table = kit.params.z_table
-            for p, sign in zip(pos[len(values):], (1, -1)):
+            for p, sign in zip(pos[len(values) :], (1, -1)):
                 r = int(radius[z_table[p // per_channel]])
                 flat[p] = r + (1 << 16) if sign > 0 else -(r + (1 << 16) - 1)
 
@@ -1090,6 +1108,16 @@ class Builder:
             mods=["first 5 bytes"],
         )
         yield n(
+            "neg-signature-only",
+            ["R-COMPLETE"],
+            "A file of the whole signature and nothing else: the codestream ends before its "
+            "first segment.",
+            base[:sig_len],
+            clauses=["5.1", "5.2"],
+            elements=["signature", "marker"],
+            mods=[f"first {sig_len} bytes"],
+        )
+        yield n(
             "neg-empty",
             ["R-COMPLETE"],
             "An empty file.",
@@ -1451,6 +1479,18 @@ class Builder:
             clauses=["7.4"],
             elements=["tile_size"],
             mods=["YS0 payload = group_index only"],
+        )
+        yield n(
+            "neg-ys-no-tile-data",
+            ["R-YS-LENGTH"],
+            "A YS payload that ends right after its tile_size fields: the sizes add up to "
+            "more than the (empty) rest of the payload.",
+            kit.build(
+                [ph, zs, (kit.marker("YS"), kit.ys_payload(0, t0)[: 1 + 4 * len(t0)]), ys1, eoc]
+            ),
+            clauses=["7.4"],
+            elements=["tile_size", "tile_data"],
+            mods=["YS0 payload = group_index and tile_size fields only"],
         )
         # 8.2 rANS streams
         yield n(
@@ -1884,6 +1924,9 @@ def main(argv: list[str] | None = None) -> int:
         help="build into a temporary folder and compare with --out; exit 1 on any difference",
     )
     args = p.parse_args(argv)
+    if args.only and not args.check and args.out.resolve() == SUITE_DIR.resolve():
+        # The build empties its folder first: a partial build would delete the suite.
+        p.error("--only builds a partial suite: give it another --out folder (or --check)")
     t0 = time.perf_counter()
     if args.check:
         with tempfile.TemporaryDirectory() as tmp:

@@ -363,7 +363,7 @@ class PythonDecoder(Decoder):
 
 
 def reference_decoder(
-    *, threads: bool = True, params_path: Path | str | None = None
+    *, threads: bool = True, params_path: Path | str | None = None, band_rows: int | None = None
 ) -> PythonDecoder:
     """The reference decoder, in-process, with prefix decoding (the arguments are those
     of :func:`refdec.decode`)."""
@@ -375,6 +375,7 @@ def reference_decoder(
             max_bytes=len(data) if prefix else None,
             threads=threads,
             params_path=params_path,
+            band_rows=band_rows,
         )
         return p.samples, p.bit_depth
 

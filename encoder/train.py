@@ -98,6 +98,21 @@ def main(argv: list[str] | None = None) -> int:
         default=10.0,
         help="learning rate of the gain vectors relative to --lr",
     )
+    ap.add_argument(
+        "--freeze-transforms",
+        type=int,
+        default=0,
+        metavar="STEPS",
+        help="train only the hyperprior and the gain vectors for the first STEPS steps "
+        "of the run (the curriculum of a linear start, encoder.linear_init)",
+    )
+    ap.add_argument(
+        "--transform-lr-scale",
+        type=float,
+        default=1.0,
+        help="learning rate of the synthesis and of the linear analysis shortcut "
+        "relative to --lr (a linear start needs small steps there)",
+    )
     ap.add_argument("--clip", type=float, default=1.0, help="gradient-norm clip")
     ap.add_argument(
         "--ema",
@@ -138,6 +153,10 @@ def main(argv: list[str] | None = None) -> int:
         if device.type == "cuda":
             device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
             torch.cuda.set_device(device)
+    if distributed and args.freeze_transforms:
+        # DistributedDataParallel fixes the set of trained parameters when it wraps
+        # the model; a frozen start would need a second wrapper after unfreezing.
+        ap.error("--freeze-transforms is not supported under torchrun")
     torch.manual_seed(args.seed)
     rng = np.random.default_rng([args.seed, rank])
 
@@ -164,16 +183,24 @@ def main(argv: list[str] | None = None) -> int:
     # rate they barely leave their initial spread in thousands of steps, so they learn
     # --gain-lr-scale times faster.
     gain_names = {"log_gain", "log_inv_gain", "log_z_scale"}
+    # A linear start (encoder.linear_init) carries its signal on positive offsets
+    # through the synthesis: Adam's equal-sized steps on every tap shift those sums
+    # coherently, so the synthesis and the linear shortcut take smaller steps.
+    slow = ("g_s.", "g_a_linear.")
+    groups: dict[str, list] = {"main": [], "gain": [], "slow": []}
+    for n, p in model.named_parameters():
+        groups["gain" if n in gain_names else "slow" if n.startswith(slow) else "main"].append(p)
     opt = torch.optim.Adam(
         [
-            {"params": [p for n, p in model.named_parameters() if n not in gain_names]},
-            {
-                "params": [p for n, p in model.named_parameters() if n in gain_names],
-                "lr_scale": args.gain_lr_scale,
-            },
+            {"params": groups["main"]},
+            {"params": groups["gain"], "lr_scale": args.gain_lr_scale},
+            {"params": groups["slow"], "lr_scale": args.transform_lr_scale},
         ],
         lr=args.lr,
     )
+    transforms = [
+        p for n, p in model.named_parameters() if n.startswith(("g_a.", "g_a_linear.", "g_s."))
+    ]
     if state is not None:
         model.load_state_dict(state["model"])
         if "optimizer" in state and len(state["optimizer"]["param_groups"]) == len(
@@ -208,7 +235,13 @@ def main(argv: list[str] | None = None) -> int:
     bar = tqdm(total=args.steps, initial=step, disable=args.no_progress or rank != 0, desc="train")
     avg: dict[str, float] = {}
     per_anchor: dict[int, list] = {}  # anchor -> [sum of bpp, sum of MSE, samples]
+    first_step = step
     while step < args.steps:
+        # Curriculum: the transforms wait while the entropy model and the gains adapt
+        # to them (no gradients at all, which also saves the backward pass of g_a).
+        frozen = step - first_step < args.freeze_transforms
+        for p in transforms:
+            p.requires_grad_(not frozen)
         # Warm up from a fresh start, and after resuming from weights without optimiser
         # state (the shipped checkpoints keep only the weights, to stay small).
         lr = args.lr * min(1.0, (step - warm_from + 1) / args.warmup) if warm else args.lr

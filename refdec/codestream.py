@@ -364,7 +364,7 @@ def parse_latent_segment(
     """
     if segment.marker != syntax.MARKER_YS:
         raise ValueError(f"not a YS segment: {segment.name}")
-    group = -1
+    group: int | None = None
     tiles: list[tuple[int, int]] = []
     variables = {"num_tiles": header.num_tiles}
     for f, offset, value in _read(syntax.YS, segment, variables, syntax.YS.semantics_clause):
@@ -385,6 +385,7 @@ def parse_latent_segment(
         elif f.name == "tile_data":
             assert isinstance(value, tuple)
             tiles.append(value)
+    assert group is not None, "group_index is the first field of YS (6.5)"
     return group, tiles
 
 
@@ -438,9 +439,7 @@ def _frame(data: bytes, pos: int, end: int, w: _Walk) -> Segment:
         raise TruncatedError("the codestream ends inside a segment length", offset=pos)
     length = _uint(data, pos + _MARKER_SIZE, _HEAD_SIZE - _MARKER_SIZE)
     if marker == syntax.MARKER_EOC and length:
-        raise SegmentOrderError(
-            f"EOC segment length is {length}, not 0", offset=pos + _MARKER_SIZE
-        )
+        raise SegmentOrderError(f"EOC segment length is {length}, not 0", offset=pos + _MARKER_SIZE)
     crc_pos = pos + _HEAD_SIZE + length
     if crc_pos + _CRC_SIZE > end:
         raise TruncatedError(

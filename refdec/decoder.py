@@ -24,12 +24,10 @@ from refdec.entropy import decode_stream, decode_streams
 from refdec.errors import EntropyError
 from refdec.hyper import hyper_symbol_tables, hyper_synthesis
 from refdec.latent import reconstruct_latent, scale_indices, tile_grid, tile_symbol_tables
-from refdec.output import to_samples
+from refdec.output import sample_dtype, to_samples
 from refdec.params import ParameterSet, find_parameter_set
-from refdec.synthesis import band_rows, synthesis_bands
-
-BAND_ROWS: int | None = None
-"""Latent rows synthesised at a time; None sizes bands by :func:`band_rows` (WD 8.7 note)."""
+from refdec.synthesis import band_rows as bands_for
+from refdec.synthesis import synthesis_bands
 
 
 @dataclass
@@ -84,8 +82,13 @@ def decode(
     max_bytes: int | None = None,
     params_path: Path | str | None = None,
     threads: bool = True,
+    band_rows: int | None = None,
 ) -> Picture:
     """Decode a codestream (WD 8.1.1), or its first ``max_bytes`` bytes (WD 8.1.2).
+
+    ``band_rows`` latent rows are synthesised at a time (WD 8.7 note: any band height
+    gives the same samples); None sizes the bands to bound the memory
+    (:func:`refdec.synthesis.band_rows`).
 
     Raises only :class:`refdec.errors.DecodeError` (and subclasses) on bad input.
     """
@@ -113,8 +116,8 @@ def decode(
     t3 = time.perf_counter_ns()
     y_in = reconstruct_latent(r, mean_fp, hdr.quality, params)
     del r, mean_fp, idx
-    samples = np.empty((hdr.height, hdr.width, 3), np.uint8 if hdr.bit_depth <= 8 else np.uint16)
-    rows = BAND_ROWS or band_rows(list(params.gs), hdr.latent_width)
+    samples = np.empty((hdr.height, hdr.width, 3), sample_dtype(hdr.bit_depth))
+    rows = band_rows or bands_for(list(params.gs), hdr.latent_width)
     for row, band in synthesis_bands(y_in, list(params.gs), rows, threads=threads):
         if row >= hdr.height:
             break
