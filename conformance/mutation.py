@@ -262,6 +262,14 @@ EQUIVALENT: tuple[tuple[str, str, str, str, str], ...] = (
         "(see SAMPLES_PER_TILE), and sizes are checked first: R-LEVEL-TILES cannot be "
         "violated alone",
     ),
+    (
+        "levels",
+        "Level.max_tiles",
+        "self.max_samples // SAMPLES_PER_TILE",
+        "// -> *",
+        "a larger MaxTiles: see SAMPLES_PER_TILE, no picture within the size limits "
+        "reaches even the smaller one",
+    ),
 )
 """Mutants judged equivalent after review of the survivors."""
 

@@ -187,20 +187,23 @@ def main(argv: list[str] | None = None) -> int:
     # through the synthesis: Adam's equal-sized steps on every tap shift those sums
     # coherently, so the synthesis and the linear shortcut take smaller steps.
     slow = ("g_s.", "g_a_linear.")
-    groups: dict[str, list] = {"main": [], "gain": [], "slow": []}
+
+    def group_of(name: str) -> str:
+        if name in gain_names:
+            return "gain"
+        if name.startswith(slow):
+            return "slow"
+        return "analysis" if name.startswith("g_a.") else "hyper"
+
+    groups: dict[str, list] = {"hyper": [], "analysis": [], "gain": [], "slow": []}
     for n, p in model.named_parameters():
-        groups["gain" if n in gain_names else "slow" if n.startswith(slow) else "main"].append(p)
+        groups[group_of(n)].append(p)
+    scales = {"gain": args.gain_lr_scale, "slow": args.transform_lr_scale}
     opt = torch.optim.Adam(
-        [
-            {"params": groups["main"]},
-            {"params": groups["gain"], "lr_scale": args.gain_lr_scale},
-            {"params": groups["slow"], "lr_scale": args.transform_lr_scale},
-        ],
+        [{"params": ps, "name": g, "lr_scale": scales.get(g, 1.0)} for g, ps in groups.items()],
         lr=args.lr,
     )
-    transforms = [
-        p for n, p in model.named_parameters() if n.startswith(("g_a.", "g_a_linear.", "g_s."))
-    ]
+    transforms = groups["analysis"] + groups["slow"]
     if state is not None:
         model.load_state_dict(state["model"])
         if "optimizer" in state and len(state["optimizer"]["param_groups"]) == len(
@@ -239,14 +242,18 @@ def main(argv: list[str] | None = None) -> int:
     while step < args.steps:
         # Curriculum: the transforms wait while the entropy model and the gains adapt
         # to them (no gradients at all, which also saves the backward pass of g_a).
-        frozen = step - first_step < args.freeze_transforms
+        since_thaw = step - first_step - args.freeze_transforms
         for p in transforms:
-            p.requires_grad_(not frozen)
+            p.requires_grad_(since_thaw >= 0)
         # Warm up from a fresh start, and after resuming from weights without optimiser
         # state (the shipped checkpoints keep only the weights, to stay small).
         lr = args.lr * min(1.0, (step - warm_from + 1) / args.warmup) if warm else args.lr
+        # Thawed transforms warm up again: Adam's first steps have full size whatever
+        # the gradient, which would throw a good start away.
+        thaw = min(1.0, (since_thaw + 1) / args.warmup) if args.freeze_transforms else 1.0
         for g in opt.param_groups:
-            g["lr"] = lr * g.get("lr_scale", 1.0)
+            ramp = thaw if g.get("name") in ("analysis", "slow") else 1.0
+            g["lr"] = lr * g.get("lr_scale", 1.0) * ramp
         x = torch.from_numpy(next(batches)).to(device)
         k = torch.from_numpy(rng.integers(0, len(cfg.lambdas), x.shape[0])).to(device)
         out = net(x, k)
