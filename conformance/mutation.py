@@ -652,6 +652,28 @@ def run_mutants(
     return results
 
 
+def current_results(records: list[dict], mutants: list[Mutant]) -> tuple[list[dict], int]:
+    """The latest result of each mutant of the current code, and how many records were
+    left out as stale.
+
+    A mutant is (module, index, variant): its node in the module. A record counts only
+    if that mutant still has the same key (function, source line and mutation), so
+    results survive edits of other modules, or of the same module elsewhere when the
+    nodes keep their order. Keys alone are not unique (the same mutation twice on a line).
+    """
+    by_id = {(m.module, m.index, m.variant): m for m in mutants}
+    latest: dict[tuple, dict] = {}
+    stale = 0
+    for r in records:  # later records override earlier ones
+        ident = (r["module"], r["index"], r["variant"])
+        m = by_id.get(ident)
+        if m is None or m.key != r["key"]:
+            stale += 1
+            continue
+        latest[ident] = {**r, "line": m.line}
+    return list(latest.values()), stale
+
+
 def write_report(results: list[dict], total: int, args: argparse.Namespace, path: Path) -> dict:
     killed = [r for r in results if r["killed"]]
     survivors = [r for r in results if not r["killed"]]
@@ -759,13 +781,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{total} mutants")
         return 0
     if args.report_from:
-        merged: dict[str, dict] = {}  # later journals override earlier ones
-        for journal in args.report_from:
-            for x in journal.read_text().splitlines():
-                if x:
-                    r = json.loads(x)
-                    merged[r["key"]] = r
-        results = list(merged.values())
+        records = [
+            json.loads(x)
+            for journal in args.report_from
+            for x in journal.read_text().splitlines()
+            if x
+        ]
+        results, stale = current_results(records, mutants)
+        if stale:
+            print(f"{stale} results of mutants that no longer exist (the code changed) left out")
         print(json.dumps(write_report(results, total, args, args.out), indent=2))
         return 0
     chosen = mutants
