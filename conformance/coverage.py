@@ -180,8 +180,9 @@ def measure(suite: Path | None = None, report: Path = REPORT) -> dict:
         t0 = time.perf_counter()
         rep = runner.run(cases, runner.reference_decoder(), check_errors=True, timeout=600)
         # The other ways to call the decoder, on the cases that are not heavy: single-
-        # threaded (refdec.decode(threads=False)), and with the parameter set given as a
-        # file (openlic decode --params FILE), the right one or another one.
+        # threaded (refdec.decode(threads=False)), in bands of one latent row
+        # (band_rows=1), and with the parameter set given as a file (openlic decode
+        # --params FILE), the right one or another one.
         light = [c for c in cases if not c.meta["heavy"]]
         with other_reference_decoders() as decoders:
             for decoder in decoders:
@@ -214,8 +215,9 @@ def measure(suite: Path | None = None, report: Path = REPORT) -> dict:
         "command:   python -m conformance.coverage",
         f"cases:     {result['cases']}, decoded {result['runs']} times, {result['passed']} pass:",
         "           every case multi-threaded; the cases not marked heavy also single-",
-        "           threaded, and with the parameter set given as a file (the right one,",
-        "           and another one, which the decoder must not use)",
+        "           threaded, in bands of one latent row, and with the parameter set",
+        "           given as a file (the right one, and another one, which the decoder",
+        "           must not use)",
         f"lines:     {lines} = {result['lines']:.1f} %",
         f"branches:  {branches} = {result['branches']:.1f} %",
         f"total:     {result['total']:.1f} % (lines and branches together)",

@@ -43,6 +43,8 @@ ACT_MAX = 4095
 LATENT_IN_MAX = 8191
 HYPER_IN_MAX = 255
 NUM_QUALITIES = 256
+QUALITY_BELOW = 0.0
+"""Anchor spacings under the first anchor that quality index 0 reaches (WD E.4)."""
 F_OUT = 12
 F_LS = 8
 FG = 16
@@ -147,12 +149,19 @@ def reorder_latent_channels(model: OpenLICModel, perm: torch.Tensor) -> None:
         model.log_inv_gain.copy_(model.log_inv_gain[:, perm])
 
 
-def quality_gains(model: OpenLICModel, q: int = NUM_QUALITIES) -> tuple[np.ndarray, np.ndarray]:
-    """Gain and inverse gain of every quality index, log-linear between anchors."""
+def quality_gains(
+    model: OpenLICModel, q: int = NUM_QUALITIES, below: float = QUALITY_BELOW
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gain and inverse gain of every quality index, log-linear between anchors.
+
+    The indices are spread evenly from ``below`` anchor spacings under the first anchor
+    to the last anchor: under the first anchor the logarithms of the gains continue the
+    line through the first two (coarser quantisation than any anchor, for low rates).
+    """
     lg = model.log_gain.detach().double().numpy()
     lig = model.log_inv_gain.detach().double().numpy()
-    pos = np.linspace(0, len(lg) - 1, q)
-    lo = np.minimum(np.floor(pos).astype(int), len(lg) - 2)
+    pos = np.linspace(-below, len(lg) - 1, q)
+    lo = np.clip(np.floor(pos).astype(int), 0, len(lg) - 2)
     t = (pos - lo)[:, None]
     g = np.exp(lg[lo] * (1 - t) + lg[lo + 1] * t)
     ig = np.exp(lig[lo] * (1 - t) + lig[lo + 1] * t)
@@ -237,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("out", type=Path, help="parameter file to write (.olp)")
     ap.add_argument("--bank", type=Path, required=True, help="patch bank for calibration")
     ap.add_argument("--patches", type=int, default=128)
+
     ap.add_argument(
         "--encoder-out", type=Path, required=True, help="encoder weights to write (.pt)"
     )
