@@ -661,33 +661,15 @@ class Builder:
             rng = np.random.default_rng(21)
             flat = z.reshape(-1)
             pos = rng.permutation(flat.size)
-            values = [
-                6,
-                -6,
-                7,
-                -7,
-                9,
-                -12,
-                20,
-                -31,
-                100,
-                -200,
-                254,
-                -254,
-                255,
-                -255,
-                256,
-                -256,
-                1000,
-                -1000,
-            ]
+            values = [6, -6, 7, -7, 9, -12, 20, -31, 100, -200, 254, -254, 255, -255,
+                      256, -256, 1000, -1000]
             for p, v in zip(pos, values):
                 flat[p] = v
             # The largest magnitudes the table of each position can code (8.2.6):
             # R + 2^16 and -(R + 2^16 - 1), whatever the table of that channel is.
             per_channel = z.shape[1] * z.shape[2]
             z_table = kit.params.z_table
-            for p, sign in zip(pos[len(values) :], (1, -1)):
+            for p, sign in zip(pos[len(values):], (1, -1)):
                 r = int(radius[z_table[p // per_channel]])
                 flat[p] = r + (1 << 16) if sign > 0 else -(r + (1 << 16) - 1)
 

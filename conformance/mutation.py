@@ -656,22 +656,37 @@ def current_results(records: list[dict], mutants: list[Mutant]) -> tuple[list[di
     """The latest result of each mutant of the current code, and how many records were
     left out as stale.
 
-    A mutant is (module, index, variant): its node in the module. A record counts only
-    if that mutant still has the same key (function, source line and mutation), so
-    results survive edits of other modules, or of the same module elsewhere when the
-    nodes keep their order. Keys alone are not unique (the same mutation twice on a line).
+    A record belongs to the mutant with its key (module, function, source line and
+    mutation) and, as keys repeat (the same mutation twice on a line), the same rank
+    among the mutants of that key, in source order. So results survive edits elsewhere
+    in the code, which renumber the nodes; a record whose line changed is stale.
     """
-    by_id = {(m.module, m.index, m.variant): m for m in mutants}
     latest: dict[tuple, dict] = {}
-    stale = 0
-    for r in records:  # later records override earlier ones
-        ident = (r["module"], r["index"], r["variant"])
-        m = by_id.get(ident)
-        if m is None or m.key != r["key"]:
-            stale += 1
-            continue
-        latest[ident] = {**r, "line": m.line}
-    return list(latest.values()), stale
+    for r in records:  # later records of the same node override earlier ones
+        latest[(r["module"], r["index"], r["variant"], r["key"])] = r
+    by_key: dict[str, list[dict]] = {}
+    for ident in sorted(latest, key=lambda i: (i[0], i[1], i[2])):
+        by_key.setdefault(ident[3], []).append(latest[ident])
+    current: dict[str, list[Mutant]] = {}
+    for m in mutants:
+        current.setdefault(m.key, []).append(m)
+    results, stale = [], 0
+    for key, recs in by_key.items():
+        ms = current.get(key, [])
+        # A record of this very node first; then, as runs of other code may number a
+        # key's nodes differently but not reorder them, the others by rank.
+        exact = {(r["index"], r["variant"]): r for r in recs}
+        rest = [
+            r
+            for r in recs
+            if not any((m.index, m.variant) == (r["index"], r["variant"]) for m in ms)
+        ]
+        for m in ms:
+            r = exact.get((m.index, m.variant)) or (rest.pop(0) if rest else None)
+            if r is not None:
+                results.append({**r, "line": m.line, "index": m.index, "variant": m.variant})
+        stale += len(rest)
+    return results, stale
 
 
 def write_report(results: list[dict], total: int, args: argparse.Namespace, path: Path) -> dict:

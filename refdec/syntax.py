@@ -222,52 +222,18 @@ class Marker:
 
 
 MARKERS: tuple[Marker, ...] = (
-    Marker(0xFF01, 0xFF01, "PH", "Picture header", False, "First segment; exactly one.", "PH"),
-    Marker(
-        0xFF02,
-        0xFF02,
-        "ZS",
-        "Hyper-latent stream",
-        False,
-        "Exactly one, after PH and before every YS.",
-        "ZS",
-    ),
-    Marker(
-        0xFF03,
-        0xFF03,
-        "YS",
-        "Latent stream of one channel group",
-        False,
-        "Exactly G = num_channel_groups, the g-th carrying channel group g.",
-        "YS",
-    ),
-    Marker(
-        0xFF0F,
-        0xFF0F,
-        "EOC",
-        "End of codestream",
-        False,
-        "Last segment, with length 0; no byte follows it.",
-        "EOC",
-    ),
-    Marker(
-        0xFF80,
-        0xFF80,
-        "COM",
-        "Comment",
-        True,
-        "Any number, between PH and EOC; decoders skip it.",
-        "COM",
-    ),
-    Marker(
-        0xFF81,
-        0xFFFE,
-        "",
-        "Optional segment",
-        True,
-        "Any number, between PH and EOC; decoders skip it.",
-        None,
-    ),
+    Marker(0xFF01, 0xFF01, "PH", "Picture header", False,
+           "First segment; exactly one.", "PH"),
+    Marker(0xFF02, 0xFF02, "ZS", "Hyper-latent stream", False,
+           "Exactly one, after PH and before every YS.", "ZS"),
+    Marker(0xFF03, 0xFF03, "YS", "Latent stream of one channel group", False,
+           "Exactly G = num_channel_groups, the g-th carrying channel group g.", "YS"),
+    Marker(0xFF0F, 0xFF0F, "EOC", "End of codestream", False,
+           "Last segment, with length 0; no byte follows it.", "EOC"),
+    Marker(0xFF80, 0xFF80, "COM", "Comment", True,
+           "Any number, between PH and EOC; decoders skip it.", "COM"),
+    Marker(0xFF81, 0xFFFE, "", "Optional segment", True,
+           "Any number, between PH and EOC; decoders skip it.", None),
 )
 """Table 1. Every marker value not covered is reserved (:data:`RESERVED_MARKERS`)."""
 
@@ -302,215 +268,123 @@ OPTIONAL_LAST = max(m.last for m in MARKERS if m.optional)
 _SIG_TEXT = " ".join(f"0x{b:02X}" for b in SIGNATURE)
 
 CODESTREAM = Structure(
-    "codestream",
-    "codestream",
-    "Codestream",
-    "6.2",
-    "5.1",
+    "codestream", "codestream", "Codestream", "6.2", "5.1",
     (
-        Field(
-            "signature",
-            f"b({8 * len(SIGNATURE)})",
-            f"Signature; shall be the bytes {_SIG_TEXT} (5.1).",
-        ),
+        Field("signature", f"b({8 * len(SIGNATURE)})",
+              f"Signature; shall be the bytes {_SIG_TEXT} (5.1)."),
         Loop((Call("segment"),), condition=f"marker != 0x{MARKER_EOC:04X}"),
     ),
 )
 
 SEGMENT = Structure(
-    "segment",
-    "segment",
-    "Segment",
-    "6.2",
-    "5.2",
+    "segment", "segment", "Segment", "6.2", "5.2",
     (
         Field("marker", "u(16)", "Type of the segment (Table 1); shall not be reserved (5.3)."),
         Field("length", "u(32)", "Number of bytes of the payload."),
-        Field(
-            "payload", "b(8*length)", "Payload, with the syntax of the segment type (6.3 to 6.6)."
-        ),
-        Field(
-            "crc",
-            "u(32)",
-            "CRC-32 of ISO/IEC 13239 of the bytes of marker, length and payload (5.2).",
-        ),
+        Field("payload", "b(8*length)",
+              "Payload, with the syntax of the segment type (6.3 to 6.6)."),
+        Field("crc", "u(32)",
+              "CRC-32 of ISO/IEC 13239 of the bytes of marker, length and payload (5.2)."),
     ),
 )
 
 PH = Structure(
-    "PH",
-    "picture_header",
-    "Picture header",
-    "6.3",
-    "7.2",
+    "PH", "picture_header", "Picture header", "6.3", "7.2",
     (
-        Field(
-            "version_major",
-            "u(8)",
-            "Major version of the syntax; shall be {allowed}, and a decoder does not "
-            "decode a codestream whose version_major it does not support.",
-            ((1, 1),),
-            Violation.UNSUPPORTED,
-        ),
-        Field(
-            "version_minor",
-            "u(8)",
-            "Minor version; shall be {allowed} in codestreams of this edition, and "
-            "decoders accept any value.",
-            ((0, 0),),
-            Violation.IGNORE,
-        ),
-        Field(
-            "profile_idc",
-            "u(8)",
-            "Profile to which the codestream conforms; shall be {allowed}, a profile of A.1.",
-            ranges_of(PROFILES),
-            Violation.UNSUPPORTED,
-        ),
-        Field(
-            "level_idc",
-            "u(8)",
-            "Level to which the codestream conforms; shall be {allowed}, and the "
-            "picture shall meet the limits of that level (A.2).",
-            ranges_of(LEVELS),
-        ),
-        Field(
-            "width_minus1",
-            "u(16)",
-            "Picture width W minus 1 (W = width_minus1 + 1), within the limits of the level (A.2).",
-        ),
-        Field(
-            "height_minus1",
-            "u(16)",
-            "Picture height H minus 1 (H = height_minus1 + 1), within the limits of the "
-            "level (A.2).",
-        ),
-        Field(
-            "bit_depth",
-            "u(8)",
-            "Number of bits B of each output sample; shall be {allowed}, and a bit depth "
-            "of the profile (A.1).",
-            ((8, 8), (10, 10)),
-        ),
-        Field(
-            "colour_primaries",
-            "u(8)",
-            "ColourPrimaries of ITU-T H.273 of the output picture (1: the primaries of "
-            "BT.709 and sRGB); it does not affect decoding.",
-        ),
-        Field(
-            "transfer_characteristics",
-            "u(8)",
-            "TransferCharacteristics of ITU-T H.273 of the output picture (13: the "
-            "transfer function of sRGB); it does not affect decoding.",
-        ),
-        Field(
-            "matrix_coefficients",
-            "u(8)",
-            "MatrixCoefficients of ITU-T H.273 of the output picture (0: identity, the "
-            "output components are R, G and B); shall be a value the profile allows "
-            "(A.1).",
-        ),
-        Field(
-            "quality",
-            "u(8)",
-            "Quality index q, the row of the gain tables of the parameter set used in "
-            "8.4 and 8.5; shall be less than the number Q of quality indices of the "
-            "parameter set.",
-        ),
-        Field(
-            "tile_size_log2",
-            "u(8)",
-            "Base-2 logarithm of the tile side T in latent positions (5.4); shall be {allowed}.",
-            ((2, 8),),
-        ),
-        Field(
-            "num_channel_groups",
-            "u(8)",
-            "Number G of channel groups, each carried by one YS segment; shall be "
-            "{allowed} and divide the number M of latent channels of the parameter set.",
-            ((1, 255),),
-        ),
-        Field(
-            "reserved",
-            "u(8)",
-            "Reserved; shall be {allowed}, and decoders ignore its value.",
-            ((0, 0),),
-            Violation.IGNORE,
-        ),
-        Field(
-            "parameter_set_hash",
-            "b(256)",
-            "SHA-256 of the parameter-set file (Annex C) with which the codestream is decoded.",
-        ),
+        Field("version_major", "u(8)",
+              "Major version of the syntax; shall be {allowed}, and a decoder does not "
+              "decode a codestream whose version_major it does not support.",
+              ((1, 1),), Violation.UNSUPPORTED),
+        Field("version_minor", "u(8)",
+              "Minor version; shall be {allowed} in codestreams of this edition, and "
+              "decoders accept any value.",
+              ((0, 0),), Violation.IGNORE),
+        Field("profile_idc", "u(8)",
+              "Profile to which the codestream conforms; shall be {allowed}, a profile "
+              "of A.1.",
+              ranges_of(PROFILES), Violation.UNSUPPORTED),
+        Field("level_idc", "u(8)",
+              "Level to which the codestream conforms; shall be {allowed}, and the "
+              "picture shall meet the limits of that level (A.2).",
+              ranges_of(LEVELS)),
+        Field("width_minus1", "u(16)",
+              "Picture width W minus 1 (W = width_minus1 + 1), within the limits of the "
+              "level (A.2)."),
+        Field("height_minus1", "u(16)",
+              "Picture height H minus 1 (H = height_minus1 + 1), within the limits of the "
+              "level (A.2)."),
+        Field("bit_depth", "u(8)",
+              "Number of bits B of each output sample; shall be {allowed}, and a bit depth "
+              "of the profile (A.1).",
+              ((8, 8), (10, 10))),
+        Field("colour_primaries", "u(8)",
+              "ColourPrimaries of ITU-T H.273 of the output picture (1: the primaries of "
+              "BT.709 and sRGB); it does not affect decoding."),
+        Field("transfer_characteristics", "u(8)",
+              "TransferCharacteristics of ITU-T H.273 of the output picture (13: the "
+              "transfer function of sRGB); it does not affect decoding."),
+        Field("matrix_coefficients", "u(8)",
+              "MatrixCoefficients of ITU-T H.273 of the output picture (0: identity, the "
+              "output components are R, G and B); shall be a value the profile allows "
+              "(A.1)."),
+        Field("quality", "u(8)",
+              "Quality index q, the row of the gain tables of the parameter set used in "
+              "8.4 and 8.5; shall be less than the number Q of quality indices of the "
+              "parameter set."),
+        Field("tile_size_log2", "u(8)",
+              "Base-2 logarithm of the tile side T in latent positions (5.4); shall be "
+              "{allowed}.",
+              ((2, 8),)),
+        Field("num_channel_groups", "u(8)",
+              "Number G of channel groups, each carried by one YS segment; shall be "
+              "{allowed} and divide the number M of latent channels of the parameter set.",
+              ((1, 255),)),
+        Field("reserved", "u(8)",
+              "Reserved; shall be {allowed}, and decoders ignore its value.",
+              ((0, 0),), Violation.IGNORE),
+        Field("parameter_set_hash", "b(256)",
+              "SHA-256 of the parameter-set file (Annex C) with which the codestream is "
+              "decoded."),
     ),
 )
 
 ZS = Structure(
-    "ZS",
-    "hyper_latent_stream",
-    "Hyper-latent stream",
-    "6.4",
-    "7.3",
+    "ZS", "hyper_latent_stream", "Hyper-latent stream", "6.4", "7.3",
     (
-        Field(
-            "hyper_data",
-            "b(8*length)",
-            "rANS stream (8.2) of the MZ x Hz x Wz hyper-latent values, in the order of 8.3.1.",
-        ),
+        Field("hyper_data", "b(8*length)",
+              "rANS stream (8.2) of the MZ x Hz x Wz hyper-latent values, in the order "
+              "of 8.3.1."),
     ),
 )
 
 YS = Structure(
-    "YS",
-    "latent_stream",
-    "Latent stream of one channel group",
-    "6.5",
-    "7.4",
+    "YS", "latent_stream", "Latent stream of one channel group", "6.5", "7.4",
     (
-        Field(
-            "group_index",
-            "u(8)",
-            "Index g of the channel group; the g-th YS segment, counting from 0, shall "
-            "have group_index g (5.3).",
-        ),
-        Loop(
-            (Field("tile_size", "u(32)", "Number of bytes of the rANS stream of tile t (5.4)."),),
-            count="num_tiles",
-            var="t",
-        ),
-        Loop(
-            (
-                Field(
-                    "tile_data",
-                    "b(8*tile_size[t])",
+        Field("group_index", "u(8)",
+              "Index g of the channel group; the g-th YS segment, counting from 0, shall "
+              "have group_index g (5.3)."),
+        Loop((Field("tile_size", "u(32)",
+                    "Number of bytes of the rANS stream of tile t (5.4)."),),
+             count="num_tiles", var="t"),
+        Loop((Field("tile_data", "b(8*tile_size[t])",
                     "rANS stream (8.2) of the residuals of the channel group in tile t "
-                    "(8.4.2); the tile streams shall fill the rest of the payload.",
-                ),
-            ),
-            count="num_tiles",
-            var="t",
-        ),
+                    "(8.4.2); the tile streams shall fill the rest of the payload."),),
+             count="num_tiles", var="t"),
     ),
 )
 
 COM = Structure(
-    "COM",
-    "comment",
-    "Comment",
-    "6.6",
-    "7.5",
+    "COM", "comment", "Comment", "6.6", "7.5",
     (
-        Field(
-            "comment",
-            "b(8*length)",
-            "Text in UTF-8 (ISO/IEC 10646), such as the name of the encoder; it does not "
-            "affect decoding.",
-        ),
+        Field("comment", "b(8*length)",
+              "Text in UTF-8 (ISO/IEC 10646), such as the name of the encoder; it does not "
+              "affect decoding."),
     ),
 )
 
 EOC = Structure("EOC", "end_of_codestream", "End of codestream", "6.6", "7.6", ())
 
-STRUCTURES: dict[str, Structure] = {s.key: s for s in (CODESTREAM, SEGMENT, PH, ZS, YS, COM, EOC)}
+STRUCTURES: dict[str, Structure] = {
+    s.key: s for s in (CODESTREAM, SEGMENT, PH, ZS, YS, COM, EOC)
+}
 """Every structure by key, as named by the ``syntax-table`` directive."""

@@ -24,7 +24,9 @@ def picture(h: int = 64, w: int = 64, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:h, 0:w]
     base = (np.sin(xx / 6.0)[..., None] + np.cos(yy[..., None] / 9.0 + np.arange(3)) + 2) / 4
-    return np.clip((base + 0.01 * rng.standard_normal((h, w, 3))) * 255, 0, 255).astype(np.uint8)
+    return np.clip((base + 0.01 * rng.standard_normal((h, w, 3))) * 255, 0, 255).astype(
+        np.uint8
+    )
 
 
 def write_png(path: Path, image: np.ndarray) -> Path:
@@ -59,7 +61,9 @@ def test_bd_rate_scaled_rates(bd):
     assert bd.bd_rate(RATES, PSNRS, [0.9 * r for r in RATES], PSNRS) == pytest.approx(-10.0)
     assert bd.bd_rate(RATES, PSNRS, [1.25 * r for r in RATES], PSNRS) == pytest.approx(25.0)
     # Anchor and test swapped: 1/0.9 - 1.
-    assert bd.bd_rate([0.9 * r for r in RATES], PSNRS, RATES, PSNRS) == pytest.approx(100 / 9)
+    assert bd.bd_rate([0.9 * r for r in RATES], PSNRS, RATES, PSNRS) == pytest.approx(
+        100 / 9
+    )
 
 
 def test_bd_psnr_shifted_curve(bd):
@@ -249,9 +253,8 @@ def test_bd_of_openlic_against_toy(pictures):
             for p in super().points(image):
                 yield Point("openlic", p.param, 0.8 * p.bits, p.recon)
 
-    res = rd.run_rd(
-        rd.list_images(pictures), [Quantiser(), Cheaper()], progress=False, log=lambda m: None
-    )
+    res = rd.run_rd(rd.list_images(pictures), [Quantiser(), Cheaper()], progress=False,
+                    log=lambda m: None)
     assert res["bd"]["toy"]["bd_rate_psnr_rgb"] == pytest.approx(-20.0, abs=1e-3)
 
 
@@ -262,10 +265,9 @@ def test_cross_check_against_published_measurement():
     from openlic.bench.reference import CROSS_CHECKS
 
     ref = CROSS_CHECKS["jpeg"]
-    same = [
-        {"param": i, "bpp": b, "psnr_rgb": p, "msssim": m, "msssim_db": metrics.msssim_db(m)}
-        for i, (b, p, m) in enumerate(zip(ref["bpp"], ref["psnr_rgb"], ref["msssim"]))
-    ]
+    same = [{"param": i, "bpp": b, "psnr_rgb": p, "msssim": m,
+             "msssim_db": metrics.msssim_db(m)}
+            for i, (b, p, m) in enumerate(zip(ref["bpp"], ref["psnr_rgb"], ref["msssim"]))]
     cheaper = [dict(p, bpp=0.9 * p["bpp"]) for p in same]
     checks = rd.cross_checks({"jpeg": same})
     assert checks["jpeg"]["bd_rate_psnr_rgb"] == pytest.approx(0.0, abs=1e-9)
@@ -283,7 +285,8 @@ def test_missing_codec_is_skipped(pictures):
             return "not installed here"
 
     messages = []
-    res = rd.run_rd(rd.list_images(pictures), [Missing()], progress=False, log=messages.append)
+    res = rd.run_rd(rd.list_images(pictures), [Missing()], progress=False,
+                    log=messages.append)
     assert res["skipped"] == {"toy": "not installed here"}
     assert any("not installed here" in m for m in messages)
 
@@ -376,20 +379,12 @@ def test_run_speed(tiny_codec, tmp_path):
     d.mkdir()
     olp = d / "tiny.olp"
     olp.write_bytes(path.read_bytes())
-    torch.save(
-        {
-            "config": codec.model.cfg.to_dict(),
-            "params_sha256": codec.params_sha256.hex(),
-            "model": {
-                k: v for k, v in codec.model.state_dict().items() if k.startswith(("g_a.", "h_a."))
-            },
-        },
-        d / "tiny.pt",
-    )
+    torch.save({"config": codec.model.cfg.to_dict(), "params_sha256": codec.params_sha256.hex(),
+                "model": {k: v for k, v in codec.model.state_dict().items()
+                          if k.startswith(("g_a.", "h_a."))}}, d / "tiny.pt")
     imgs = [write_png(tmp_path / f"{i}.png", picture(40, 56, seed=i)) for i in range(2)]
-    res = speed.run_speed(
-        imgs, quality=100, params_path=olp, memory=False, progress=False, log=lambda m: None
-    )
+    res = speed.run_speed(imgs, quality=100, params_path=olp, memory=False, progress=False,
+                          log=lambda m: None)
     s = res["summary"]
     assert s["pictures"] == 2
     assert s["decode_s_per_picture"] > 0 and s["encode_s_per_picture"] > 0
@@ -407,29 +402,21 @@ def _docutils_errors(text: str) -> list[str]:
 
     err = io.StringIO()
     docutils.publish_doctree(
-        text,
-        settings_overrides={"warning_stream": err, "report_level": 2, "halt_level": 5},
+        text, settings_overrides={"warning_stream": err, "report_level": 2,
+                                  "halt_level": 5},
     )
     # Sphinx-only roles and directives are unknown to plain docutils.
     sphinx_only = ("Unknown interpreted text role", "No role entry", '"ref"')
-    return [
-        ln
-        for ln in err.getvalue().splitlines()
-        if ("ERROR" in ln or "WARNING" in ln) and not any(x in ln for x in sphinx_only)
-    ]
+    return [ln for ln in err.getvalue().splitlines()
+            if ("ERROR" in ln or "WARNING" in ln) and not any(x in ln for x in sphinx_only)]
 
 
 def test_page_renders_from_results(pictures, tmp_path):
     pytest.importorskip("scipy")
     from openlic.bench import rd, report
 
-    res = rd.run_rd(
-        rd.list_images(pictures),
-        [Quantiser()],
-        progress=False,
-        log=lambda m: None,
-        machine={"cpu": "Test CPU", "cores": 2},
-    )
+    res = rd.run_rd(rd.list_images(pictures), [Quantiser()], progress=False,
+                    log=lambda m: None, machine={"cpu": "Test CPU", "cores": 2})
     text = report.render(res, None)
     assert "Test CPU" in text and "Toy" in text and "2 pictures" in text
     assert "Not measured yet" in text  # no speed results
@@ -494,9 +481,8 @@ def test_bench_unknown_codec(capsys, pictures):
 
 
 def test_bench_report_without_results(capsys, tmp_path):
-    code, _, err = run_cli(
-        capsys, "bench", "report", "--out", str(tmp_path), "--page", str(tmp_path / "p.rst")
-    )
+    code, _, err = run_cli(capsys, "bench", "report", "--out", str(tmp_path),
+                           "--page", str(tmp_path / "p.rst"))
     assert code == cli.EXIT_USAGE
     one_line_error(err, "no results")
 
@@ -507,17 +493,8 @@ def test_bench_rd_and_report_commands(capsys, pictures, tmp_path):
     pytest.importorskip("matplotlib")
     out = tmp_path / "results"
     code, stdout, err = run_cli(
-        capsys,
-        "bench",
-        "rd",
-        "--images",
-        str(pictures),
-        "--codecs",
-        "jpeg",
-        "--out",
-        str(out),
-        "--no-cache",
-        "--no-progress",
+        capsys, "bench", "rd", "--images", str(pictures), "--codecs", "jpeg", "--out",
+        str(out), "--no-cache", "--no-progress",
     )
     assert code == 0, err
     assert "JPEG" in stdout
@@ -529,17 +506,8 @@ def test_bench_rd_and_report_commands(capsys, pictures, tmp_path):
     assert "../results/rd-psnr.png" in text
     # --compare with the run just written: within tolerance, nothing written.
     code, stdout, err = run_cli(
-        capsys,
-        "bench",
-        "rd",
-        "--images",
-        str(pictures),
-        "--codecs",
-        "jpeg",
-        "--no-cache",
-        "--no-progress",
-        "--compare",
-        str(out / "rd.json"),
+        capsys, "bench", "rd", "--images", str(pictures), "--codecs", "jpeg", "--no-cache",
+        "--no-progress", "--compare", str(out / "rd.json"),
     )
     assert code == 0, err
     assert "jpeg: 12 points" in stdout

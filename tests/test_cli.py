@@ -139,7 +139,9 @@ def test_encode_without_torch_exit_1(tmp_path: Path) -> None:
         "from openlic.cli import main\n"
         f"sys.exit(main(['encode', {str(SAMPLE)!r}, {str(tmp_path / 'a.olic')!r}]))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == cli.EXIT_USAGE, proc.stderr
     assert_one_line_error(proc.stderr, "PyTorch", "openlic[train]")
 
@@ -156,7 +158,9 @@ def test_decoder_side_does_not_import_torch() -> None:
         "        if e.name == 'torch': raise\n"
         "print('ok')\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "ok"
 
@@ -308,7 +312,9 @@ def test_console_script_usage_error_exit_1(tmp_path: Path) -> None:
 # -- round trip (needs the encoder, the decoder and a shipped parameter set) -----------
 
 
-def test_encode_decode_info_round_trip(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_encode_decode_info_round_trip(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     pytest.importorskip("torch")
     for module, attr in [
         ("encoder", "encode"),

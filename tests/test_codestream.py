@@ -37,20 +37,10 @@ PH_AT = len(SIG) + 6
 def header(**changes: int | bytes) -> PictureHeader:
     """A valid header of a small picture: 2 x 2 tiles of 4 x 4 latent positions."""
     values: dict[str, int | bytes] = dict(
-        version_major=1,
-        version_minor=0,
-        profile_idc=1,
-        level_idc=1,
-        width_minus1=99,
-        height_minus1=69,
-        bit_depth=8,
-        colour_primaries=1,
-        transfer_characteristics=13,
-        matrix_coefficients=0,
-        quality=2,
-        tile_size_log2=2,
-        num_channel_groups=2,
-        reserved=0,
+        version_major=1, version_minor=0, profile_idc=1, level_idc=1,
+        width_minus1=99, height_minus1=69, bit_depth=8, colour_primaries=1,
+        transfer_characteristics=13, matrix_coefficients=0, quality=2,
+        tile_size_log2=2, num_channel_groups=2, reserved=0,
         parameter_set_hash=bytes(range(32)),
     )
     values.update(changes)
@@ -144,21 +134,10 @@ def test_marker_table() -> None:
         dict(width_minus1=0, height_minus1=0, num_channel_groups=1),
         dict(width_minus1=15, height_minus1=16, tile_size_log2=8, bit_depth=10),
         dict(width_minus1=1919, height_minus1=1079, tile_size_log2=4, num_channel_groups=4),
-        dict(
-            level_idc=3,
-            width_minus1=16383,
-            height_minus1=16383,
-            tile_size_log2=8,
-            num_channel_groups=1,
-        ),
-        dict(
-            colour_primaries=9,
-            transfer_characteristics=16,
-            quality=255,
-            num_channel_groups=255,
-            width_minus1=31,
-            height_minus1=31,
-        ),
+        dict(level_idc=3, width_minus1=16383, height_minus1=16383, tile_size_log2=8,
+             num_channel_groups=1),
+        dict(colour_primaries=9, transfer_characteristics=16, quality=255,
+             num_channel_groups=255, width_minus1=31, height_minus1=31),
     ],
 )
 def test_round_trip(changes: dict[str, int]) -> None:
@@ -174,7 +153,9 @@ def test_round_trip(changes: dict[str, int]) -> None:
     assert [g.index for g in p.groups] == list(range(h.num_channel_groups))
     for g, group_tiles in enumerate(tiles):
         assert [p.tile_stream(g, t) for t in range(h.num_tiles)] == group_tiles
-    assert [(s.marker, s.payload) for s in p.optional] == [(m, bytes(b)) for m, b in optional]
+    assert [(s.marker, s.payload) for s in p.optional] == [
+        (m, bytes(b)) for m, b in optional
+    ]
     assert p.optional[0].payload.decode("utf-8") == "OpenLIC encoder \u00e9"
     names = [s.name for s in split_segments(data)]
     assert names == ["PH", "COM", "0xFF90", "0xFFFE", "ZS"] + ["YS"] * len(tiles) + ["EOC"]
@@ -242,12 +223,8 @@ def test_unsupported_version_is_reported_before_the_payload_length() -> None:
     # A later major version may have a longer PH: its version is what is reported.
     data = with_ph_field(small(), "version_major", 2)
     seg = split_segments(small())[0]
-    longer = (
-        data[seg.offset : seg.offset + 2]
-        + (49).to_bytes(4, "big")
-        + data[seg.payload_offset : seg.payload_offset + 48]
-        + b"\x00"
-    )
+    longer = data[seg.offset : seg.offset + 2] + (49).to_bytes(4, "big") + data[
+        seg.payload_offset : seg.payload_offset + 48] + b"\x00"
     longer += zlib.crc32(longer).to_bytes(4, "big")
     with pytest.raises(UnsupportedError):
         parse_codestream(SIG + longer + data[seg.end :])
@@ -490,9 +467,8 @@ def test_huge_tile_size_is_not_trusted() -> None:
     payload = bytearray(ys0[6:-4])
     payload[1:5] = (0xFFFFFFFF).to_bytes(4, "big")
     with pytest.raises(HeaderError):
-        parse_codestream(
-            assemble(ph, zs, encode_segment(syntax.MARKER_YS, bytes(payload)), ys1, eoc)
-        )
+        parse_codestream(assemble(ph, zs, encode_segment(syntax.MARKER_YS, bytes(payload)),
+                                  ys1, eoc))
 
 
 def test_group_index_beyond_the_groups() -> None:
@@ -500,9 +476,8 @@ def test_group_index_beyond_the_groups() -> None:
     payload = bytearray(ys0[6:-4])
     payload[0] = 5
     with pytest.raises(SegmentOrderError):
-        parse_codestream(
-            assemble(ph, zs, encode_segment(syntax.MARKER_YS, bytes(payload)), ys1, eoc)
-        )
+        parse_codestream(assemble(ph, zs, encode_segment(syntax.MARKER_YS, bytes(payload)),
+                                  ys1, eoc))
 
 
 # ---- writer ----------------------------------------------------------------------------
