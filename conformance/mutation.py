@@ -263,6 +263,14 @@ EQUIVALENT: tuple[tuple[str, str, str, str, str], ...] = (
         "violated alone",
     ),
     (
+        "entropy",
+        "<module>",
+        "ERR_TRAILING_BYTES = 6",
+        "6 -> 7",
+        "another number for the last error status, which is used only by name: it "
+        "collides with no other status",
+    ),
+    (
         "levels",
         "Level.max_tiles",
         "self.max_samples // SAMPLES_PER_TILE",
