@@ -86,7 +86,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=Path("runs/openlic"), help="run folder")
     ap.add_argument("--bank-dir", type=Path, default=None, help="where patch banks live")
     ap.add_argument("--resume", type=Path, default=None, help="checkpoint to resume")
-    ap.add_argument("--init", type=Path, default=None, help="weights to start from")
+    ap.add_argument(
+        "--init",
+        type=Path,
+        default=None,
+        help="checkpoint whose weights (its moving average, if it has one) start a new run",
+    )
     ap.add_argument("--steps", type=int, default=200_000)
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--crop", type=int, default=128)
@@ -214,7 +219,9 @@ def main(argv: list[str] | None = None) -> int:
             state.pop("optimizer", None)  # another optimiser layout: start it afresh
         step = state["step"]
     elif args.init:
-        model.load_state_dict(torch.load(args.init, map_location="cpu")["model"])
+        # The moving average of the weights when the checkpoint has one.
+        init = torch.load(args.init, map_location="cpu", weights_only=False)
+        model.load_state_dict(init.get("ema", init["model"]))
     elif cfg.linear_analysis:
         # A fresh model starts as a linear block-transform codec (encoder.linear_init).
         pick = np.sort(rng.choice(len(bank), min(len(bank), 200), replace=False))
