@@ -245,6 +245,15 @@ def main(argv: list[str] | None = None) -> int:
     bar = tqdm(total=args.steps, initial=step, disable=args.no_progress or rank != 0, desc="train")
     avg: dict[str, float] = {}
     per_anchor: dict[int, list] = {}  # anchor -> [sum of bpp, sum of MSE, samples]
+    def checkpoint(step: int) -> dict:
+        return {
+            "config": cfg.to_dict(),
+            "model": model.state_dict(),
+            **({"ema": ema.module.state_dict()} if ema is not None else {}),
+            "optimizer": opt.state_dict(),
+            "step": step,
+        }
+
     first_step = step
     while step < args.steps:
         # Curriculum: the transforms wait while the entropy model and the gains adapt
@@ -300,17 +309,12 @@ def main(argv: list[str] | None = None) -> int:
                 per_anchor.clear()
             with log_path.open("a") as f:
                 f.write(json.dumps(record) + "\n")
+        if args.freeze_transforms and step - first_step == args.freeze_transforms:
+            # The end of the frozen phase, kept: the point to go back to if the thawed
+            # transforms lose what the start gave.
+            _save(args.out / "frozen.pt", checkpoint(step))
         if time.monotonic() - last_ckpt > args.ckpt_minutes * 60 or step == args.steps:
-            _save(
-                args.out / "last.pt",
-                {
-                    "config": cfg.to_dict(),
-                    "model": model.state_dict(),
-                    **({"ema": ema.module.state_dict()} if ema is not None else {}),
-                    "optimizer": opt.state_dict(),
-                    "step": step,
-                },
-            )
+            _save(args.out / "last.pt", checkpoint(step))
             last_ckpt = time.monotonic()
     bar.close()
     if distributed:
