@@ -730,6 +730,46 @@ class Builder:
             encoder=info,
             modifications=["hyper-latent values set by the generator (seed 21)"],
         )
+        # Hyper-latents at +-hyper_in_max that drive the unclipped scale index of 8.4.1
+        # to 64 or more somewhere, so that its clip to 63 matters: the first of a fixed
+        # list of sign patterns that does.
+        pic = photo(64, 64, 260, 180)
+        e, info = self.enc(pic, quality=self.q_max, tile_log2=5, groups=2)
+        hy, wy = e.analysis.mean_fp.shape[1:]
+        params = kit.params
+
+        def unclipped_scale_index(z: np.ndarray) -> np.ndarray:
+            _, ls_fp = kit.hyper.hyper_synthesis(z.astype(np.int32), params, hy, wy)
+            off = params.scale_offset[self.q_max].astype(np.int64)[:, None, None]
+            return (ls_fp.astype(np.int64) + off + (1 << (params.f_ls - 1))) >> params.f_ls
+
+        lim = params.hyper_in_max
+        rng = np.random.default_rng(23)
+        shape = e.analysis.z_hat.shape
+        patterns = [np.full(shape, lim), np.full(shape, -lim)]
+        patterns += [rng.choice([-lim, lim], size=shape) for _ in range(16)]
+        k = next((k for k, p in enumerate(patterns) if unclipped_scale_index(p).max() >= 64), None)
+        assert k is not None, "no hyper-latent pattern reaches scale index 64"
+        top, v = patterns[k], unclipped_scale_index(patterns[k])
+        how = ("+hyper_in_max", "-hyper_in_max")[k] if k < 2 else f"+-hyper_in_max (draw {k - 2})"
+
+        def top_scales(z: np.ndarray) -> None:
+            z[...] = top
+
+        data = kit.reencode(e, quality=self.q_max, tile_log2=5, groups=2, z_change=top_scales)
+        yield Draft(
+            "scale-index-clip",
+            "escape",
+            f"Hyper-latents of +-hyper_in_max whose log-scales give unclipped scale indices "
+            f"up to {int(v.max())} at the highest quality ({int((v > 63).sum())} latent "
+            f"samples clipped to 63 by 8.4.1, {int((v < 0).sum())} to 0).",
+            ["8.3.2", "8.4.1", *POSITIVE_CLAUSES],
+            ["hyper_data", "quality"],
+            data,
+            picture=pic[2],
+            encoder=info,
+            modifications=[f"every hyper-latent value set to {how}"],
+        )
 
     def tiles(self) -> Iterator[Draft]:
         for log2, pic, why in (
@@ -1506,6 +1546,20 @@ class Builder:
                 elements=["tile_data"],
                 mods=[f"first bytes of YS0 tile 1 = {head.hex()}"],
             )
+        # The lower bound itself is allowed by 8.2.2, so a stream of only the initial
+        # state L fails later: the first symbol leaves the state below L (no symbol has
+        # frequency 2^16) and renormalisation finds no byte. A decoder that rejects L
+        # as an initial state reports 8.2.2 instead.
+        yield n(
+            "neg-state-l-then-exhausted",
+            ["R-ANS-EXHAUSTED"],
+            "A tile stream of 4 bytes: an initial state of exactly L = 2^23, which 8.2.2 "
+            "allows, and nothing to renormalise the first symbol with.",
+            with_tile(0, 1, b"\x00\x80\x00\x00"),
+            clauses=["8.2.2", "8.2.4", "8.4.2"],
+            elements=["tile_data", "tile_size"],
+            mods=["YS0 tile 1 = 00800000"],
+        )
         yield n(
             "neg-zs-state-below-l",
             ["R-ANS-INIT-STATE"],

@@ -278,6 +278,84 @@ EQUIVALENT: tuple[tuple[str, str, str, str, str], ...] = (
         "a larger MaxTiles: see SAMPLES_PER_TILE, no picture within the size limits "
         "reaches even the smaller one",
     ),
+    (
+        "entropy",
+        "find_symbol",
+        "lo = 0",
+        "0 -> -1",
+        "cdf[0] = 0 <= slot: the bisection keeps cdf[lo] <= slot < cdf[hi] from either "
+        "start and ends at the one s with cdf[s] <= slot < cdf[s+1]",
+    ),
+    (
+        "entropy",
+        "find_symbol",
+        "hi = length - 1",
+        "1 -> 0",
+        "hi = length: the bisection reads only indices below hi, and cdf[length-1] = "
+        "65536 > slot pulls hi to length-1 or below before anything else changes",
+    ),
+    (
+        "entropy",
+        "decode_escape",
+        "if n > 0:",
+        "> -> >=",
+        "bits(0) decodes the value 0 and leaves the state as it is, so reading it for n = 0 "
+        "changes nothing",
+    ),
+    (
+        "network",
+        "_conv_row",
+        "p = k // 2",
+        "2 -> 3",
+        "k // 3 = k // 2 = 1 for the 3 x 3 kernels, the only size of the shipped parameter "
+        "set",
+    ),
+    (
+        "params",
+        "ParameterSet.mz",
+        "z_table.shape[0]",
+        "0 -> -1",
+        "z_table is one-dimensional (one table index per hyper-latent channel): its first "
+        "and last dimensions are the same",
+    ),
+    (
+        "synthesis",
+        "halo",
+        "(2 if layer.depth_to_space else 1)",
+        "*",
+        "the 1 is in the else branch, never taken: every layer of gs has depth-to-space "
+        "(the other changes of this line are killed or make the halo grow)",
+    ),
+    (
+        "synthesis",
+        "halo",
+        "scale *= 2 if layer.depth_to_space else 1",
+        "2 -> 1",
+        "a smaller scale makes the halo grow",
+    ),
+    (
+        "synthesis",
+        "halo",
+        "scale *= 2 if layer.depth_to_space else 1",
+        "1 -> 0",
+        "every layer of gs has depth-to-space: the else branch is never taken",
+    ),
+    (
+        "synthesis",
+        "synthesis_bands",
+        "y1 = min(y0 + band_rows, hy)",
+        "min( -> max(",
+        "each band then runs to the last row: its rows are exact (full context below) and "
+        "the later bands write the same values over them",
+    ),
+    (
+        "synthesis",
+        "synthesis_bands",
+        "out[(y0 - a) * up : (y1 - a) * up]",
+        "- -> +",
+        "(y1 + a) lengthens the band by rows of its lower halo, which the band that owns "
+        "them writes over afterwards (the first '-' is killed by level1-max-samples)",
+    ),
 )
 """Mutants judged equivalent after review of the survivors."""
 

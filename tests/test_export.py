@@ -34,3 +34,13 @@ def test_qualities_below_the_first_anchor_extrapolate(model):
     np.testing.assert_allclose(np.log(g[4::2]), lg)  # position 0 is index 4
     for i, pos in enumerate(np.linspace(-below, 0, 5)):
         np.testing.assert_allclose(np.log(g[i]), lg[0] + pos * (lg[1] - lg[0]))
+
+
+def test_qualities_beyond_the_last_anchor_extrapolate(model):
+    above = 1.0
+    g, ig = quality_gains(model, 15, below=0.0, above=above)  # positions 0, 0.5, ..., 7
+    lg = model.log_gain.detach().double().numpy()
+    lig = model.log_inv_gain.detach().double().numpy()
+    np.testing.assert_allclose(np.log(g[:13:2]), lg)
+    np.testing.assert_allclose(np.log(g[-1]), lg[-1] + above * (lg[-1] - lg[-2]))
+    np.testing.assert_allclose(np.log(ig[-1]), lig[-1] + above * (lig[-1] - lig[-2]))

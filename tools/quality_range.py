@@ -1,13 +1,16 @@
 """Rate and PSNR of a training checkpoint across the quality indices (float model).
 
-    python tools/quality_range.py CKPT IMAGE... [--below 0 1 2] [--qualities 0 16 32]
+    python tools/quality_range.py CKPT IMAGE... [--below 0 1 2] [--above 0 1]
+                                               [--qualities 0 16 32]
 
-For each value of ``--below`` (anchor spacings under the first anchor that quality 0
-reaches, :data:`encoder.export.QUALITY_BELOW`), the gains of the chosen quality
-indices are made as the export makes them (:func:`encoder.export.quality_gains`), and
-the float model codes the pictures: rate estimated from the likelihoods, PSNR of the
-8-bit reconstruction. It chooses ``QUALITY_BELOW`` on training or validation pictures
-(never on the test set) so that the qualities span the rates the project asks for.
+For each value of ``--below`` and ``--above`` (anchor spacings under the first anchor
+that quality 0 reaches and beyond the last that quality 255 reaches,
+:data:`encoder.export.QUALITY_BELOW` and :data:`~encoder.export.QUALITY_ABOVE`), the
+gains of the chosen quality indices are made as the export makes them
+(:func:`encoder.export.quality_gains`), and the float model codes the pictures: rate
+estimated from the likelihoods, PSNR of the 8-bit reconstruction. It chooses the two
+constants on training or validation pictures (never on the test set) so that the
+qualities span the rates the project asks for.
 """
 
 from __future__ import annotations
@@ -21,7 +24,13 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from encoder.export import NUM_QUALITIES, load_model, quality_gains
+from encoder.export import (
+    NUM_QUALITIES,
+    QUALITY_ABOVE,
+    QUALITY_BELOW,
+    load_model,
+    quality_gains,
+)
 from encoder.model import gaussian_likelihood, run_chain
 from encoder.train import pad_to
 
@@ -52,7 +61,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("checkpoint", type=Path)
     ap.add_argument("images", nargs="+", type=Path)
-    ap.add_argument("--below", type=float, nargs="+", default=[0.0])
+    ap.add_argument("--below", type=float, nargs="+", default=[QUALITY_BELOW])
+    ap.add_argument("--above", type=float, nargs="+", default=[QUALITY_ABOVE])
     ap.add_argument("--qualities", type=int, nargs="+", default=[0, 16, 32, 64, 128, 255])
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -62,12 +72,14 @@ def main() -> int:
         / 255.0
         for p in args.images
     ]
-    print("below  quality  bpp     PSNR (dB)")
+    print("below  above  quality  bpp     PSNR (dB)")
     for below in args.below:
-        g, ig = (torch.from_numpy(a).float() for a in quality_gains(model, NUM_QUALITIES, below))
-        for q in args.qualities:
-            res = np.mean([code(model, x, g[q], ig[q]) for x in pictures], axis=0)
-            print(f"{below:<6} {q:<8} {res[0]:.3f}   {res[1]:.2f}")
+        for above in args.above:
+            gains = quality_gains(model, NUM_QUALITIES, below, above)
+            g, ig = (torch.from_numpy(a).float() for a in gains)
+            for q in args.qualities:
+                res = np.mean([code(model, x, g[q], ig[q]) for x in pictures], axis=0)
+                print(f"{below:<6} {above:<6} {q:<8} {res[0]:.3f}   {res[1]:.2f}")
     return 0
 
 
