@@ -20,7 +20,7 @@ def model() -> OpenLICModel:
 
 
 def test_qualities_span_the_anchors(model):
-    g, ig = quality_gains(model, 13, below=0.0)  # 13 indices: one every half anchor
+    g, ig = quality_gains(model, 13, below=0.0, above=0.0)  # 13 indices: one every half anchor
     lg = model.log_gain.detach().double().numpy()
     np.testing.assert_allclose(np.log(g[::2]), lg)
     np.testing.assert_allclose(np.log(g[1::2]), (lg[:-1] + lg[1:]) / 2)
@@ -29,7 +29,7 @@ def test_qualities_span_the_anchors(model):
 
 def test_qualities_below_the_first_anchor_extrapolate(model):
     below = 2.0
-    g, _ = quality_gains(model, 17, below=below)  # positions -2, -1.5, ..., 6
+    g, _ = quality_gains(model, 17, below=below, above=0.0)  # positions -2, -1.5, ..., 6
     lg = model.log_gain.detach().double().numpy()
     np.testing.assert_allclose(np.log(g[4::2]), lg)  # position 0 is index 4
     for i, pos in enumerate(np.linspace(-below, 0, 5)):
