@@ -59,6 +59,15 @@ HEAVY_SAMPLES = 1_000_000
 measured for the tolerance thresholds, which then take the base values)."""
 
 
+def most_groups(m: int) -> int:
+    """The most channel groups a picture header can name for M latent channels.
+
+    ``num_channel_groups`` is u(8) and divides M (7.2): one channel per group while M
+    is below 256, else the largest divisor of M under 256.
+    """
+    return max(g for g in range(1, 256) if m % g == 0)
+
+
 # -- pictures -------------------------------------------------------------------------
 
 
@@ -791,7 +800,7 @@ class Builder:
 
     def groups(self) -> Iterator[Draft]:
         pic = photo(64, 48, 300, 300)
-        for g in (1, 4, 16, self.kit.params.m):
+        for g in (1, 4, 16, most_groups(self.kit.params.m)):
             yield self.positive(
                 f"groups-{g}",
                 "channel-groups",
@@ -861,12 +870,13 @@ class Builder:
                 prefix=True,
                 modifications=["optional segments inserted", f"first {n} bytes"],
             )
-        e, info = self.enc(photo(48, 32, 60, 60), quality=128, tile_log2=2, groups=kit.params.m)
+        many = most_groups(kit.params.m)
+        e, info = self.enc(photo(48, 32, 60, 60), quality=128, tile_log2=2, groups=many)
         n = len(e.data) // 3
         yield Draft(
             "prefix-many-groups",
             "prefix",
-            f"Prefix of the first {n} bytes of a codestream with {kit.params.m} channel groups.",
+            f"Prefix of the first {n} bytes of a codestream with {many} channel groups.",
             c + POSITIVE_CLAUSES,
             ["group_index"],
             e.data[:n],

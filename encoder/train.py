@@ -45,11 +45,12 @@ def pad_to(x: torch.Tensor, multiple: int = 64) -> torch.Tensor:
 def evaluate(model: OpenLICModel, images: list[np.ndarray], anchors: list[int]) -> dict:
     """Estimated bpp (from likelihoods of rounded latents) and PSNR per anchor."""
     model.eval()
+    device = next(model.parameters()).device
     res = {}
     for k in anchors:
         bpps, psnrs = [], []
         for img in images:
-            x = torch.from_numpy(np.array(img)).permute(2, 0, 1)[None].float() / 255.0
+            x = torch.from_numpy(np.array(img)).permute(2, 0, 1)[None].to(device) / 255.0
             h, w = x.shape[-2:]
             xp = pad_to(x)
             y = model.analysis(xp)
@@ -59,7 +60,7 @@ def evaluate(model: OpenLICModel, images: list[np.ndarray], anchors: list[int]) 
             mean, log_scale = model.hyper_synthesis(z)
             mean = mean[..., : y.shape[2], : y.shape[3]]
             scale = log_scale[..., : y.shape[2], : y.shape[3]].exp()
-            gain, inv_gain = model.gains(torch.tensor([k]))
+            gain, inv_gain = model.gains(torch.tensor([k], device=device))
             r = torch.round(y * gain - mean * gain)
             bits += -torch.log2(gaussian_likelihood(r, scale * gain)).sum()
             x_hat = run_chain(model.g_s, (r + mean * gain) * inv_gain)
@@ -81,7 +82,14 @@ def _save(path: Path, state: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="openlic train", description=__doc__)
-    ap.add_argument("--data", nargs="+", required=True, help="folders of training images")
+    ap.add_argument("--data", nargs="+", default=[], help="folders of training images")
+    ap.add_argument(
+        "--bank",
+        type=Path,
+        default=None,
+        help="a ready patch bank (.npy, N x 256 x 256 x 3 uint8) to train on instead of "
+        "cutting one from --data (tools/bank_pack.py carries one to another machine)",
+    )
     ap.add_argument("--val", nargs="*", default=[], help="validation images (excluded)")
     ap.add_argument("--out", type=Path, default=Path("runs/openlic"), help="run folder")
     ap.add_argument("--bank-dir", type=Path, default=None, help="where patch banks live")
@@ -93,6 +101,12 @@ def main(argv: list[str] | None = None) -> int:
         help="checkpoint whose weights (its moving average, if it has one) start a new run",
     )
     ap.add_argument("--steps", type=int, default=200_000)
+    ap.add_argument(
+        "--minutes",
+        type=float,
+        default=None,
+        help="stop after this many minutes of training, with a checkpoint (a time slot)",
+    )
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument(
         "--crop",
@@ -151,12 +165,16 @@ def main(argv: list[str] | None = None) -> int:
         "where waiting threads stall each other)",
     )
     args = ap.parse_args(argv)
+    if not args.data and args.bank is None:
+        ap.error("give --data folders or a --bank")
 
     if args.threads:
         torch.set_num_threads(args.threads)
     distributed = "WORLD_SIZE" in os.environ and int(os.environ["WORLD_SIZE"]) > 1
     rank = 0
     device = torch.device(args.device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed crop sizes: pick the fastest kernels
     if distributed:
         backend = "nccl" if device.type == "cuda" else "gloo"
         dist.init_process_group(backend)
@@ -168,13 +186,21 @@ def main(argv: list[str] | None = None) -> int:
         # DistributedDataParallel fixes the set of trained parameters when it wraps
         # the model; a frozen start would need a second wrapper after unfreezing.
         ap.error("--freeze-transforms is not supported under torchrun")
+    if distributed and args.minutes:
+        # Each process would see its own clock run out at a different step.
+        ap.error("--minutes is not supported under torchrun")
     torch.manual_seed(args.seed)
     rng = np.random.default_rng([args.seed, rank])
 
     val_paths = [Path(p).resolve() for p in args.val]
-    images = [p for p in find_images(args.data) if p.resolve() not in val_paths]
-    bank_dir = args.bank_dir or args.out / "bank"
-    bank_path = bank_dir / f"bank-{bank_key(images, args.seed)}.npy"
+    if args.bank is not None:
+        bank_path = args.bank
+    else:
+        images = [p for p in find_images(args.data) if p.resolve() not in val_paths]
+        bank_dir = args.bank_dir or args.out / "bank"
+        bank_path = bank_dir / f"bank-{bank_key(images, args.seed)}.npy"
+    if args.bank is not None and not args.bank.is_file():
+        ap.error(f"--bank {args.bank}: no such file")
     if not bank_path.exists():
         if rank == 0:
             build_patch_bank(images, bank_path, seed=args.seed, progress=not args.no_progress)
@@ -251,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     bar = tqdm(total=args.steps, initial=step, disable=args.no_progress or rank != 0, desc="train")
     avg: dict[str, float] = {}
     per_anchor: dict[int, list] = {}  # anchor -> [sum of bpp, sum of MSE, samples]
+
     def checkpoint(step: int) -> dict:
         return {
             "config": cfg.to_dict(),
@@ -261,6 +288,8 @@ def main(argv: list[str] | None = None) -> int:
         }
 
     first_step = step
+    batch = next(batches)
+    deadline = time.monotonic() + 60 * args.minutes if args.minutes else math.inf
     while step < args.steps:
         # Curriculum: the transforms wait while the entropy model and the gains adapt
         # to them (no gradients at all, which also saves the backward pass of g_a).
@@ -276,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
         for g in opt.param_groups:
             ramp = thaw if g.get("name") in ("analysis", "slow") else 1.0
             g["lr"] = lr * g.get("lr_scale", 1.0) * ramp
-        x = torch.from_numpy(next(batches)).to(device)
+        x = torch.from_numpy(batch).to(device)
         k = torch.from_numpy(rng.integers(0, len(cfg.lambdas), x.shape[0])).to(device)
         out = net(x, k)
         losses = rate_distortion_loss(out, x, lambdas[k])
@@ -286,6 +315,9 @@ def main(argv: list[str] | None = None) -> int:
         opt.step()
         if ema is not None:
             ema.update_parameters(model)
+        # Cut the next crops now, while an accelerator still runs this step: the
+        # statistics below wait for it.
+        batch = next(batches)
         step += 1
         for key in ("loss", "bpp", "mse"):
             v = losses[key].item()
@@ -319,6 +351,8 @@ def main(argv: list[str] | None = None) -> int:
             # The end of the frozen phase, kept: the point to go back to if the thawed
             # transforms lose what the start gave.
             _save(args.out / "frozen.pt", checkpoint(step))
+        if time.monotonic() > deadline:
+            args.steps = step  # the last step: checkpoint and stop
         if time.monotonic() - last_ckpt > args.ckpt_minutes * 60 or step == args.steps:
             _save(args.out / "last.pt", checkpoint(step))
             last_ckpt = time.monotonic()
