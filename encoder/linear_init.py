@@ -27,9 +27,10 @@ Status: the recipe of the shipped model (WD E.2, ``models/README.md``). Trained 
 is, the start collapses (30 to 23 dB on the training crops in 800 steps at a learning
 rate of 1e-4): the untrained entropy model's rate gradients drag the transforms along.
 With ``--freeze-transforms 2000`` (only the hyperprior and the gains learn at first)
-and ``--transform-lr-scale 0.1`` it keeps its start and improves on it; on 256 x 256
-crops it kept improving to step 18,015, the shipped model, 48 % below the rate of the
-model of 26,231 steps from random weights on the validation pictures.
+and ``--transform-lr-scale 0.1`` it keeps its start and improves on it. The shipped
+model is such a start with M = 256 components (with 128, their projection alone stops
+at 32.1 dB on the validation pictures), trained to step 23,167; on the validation
+pictures it needs 54 % fewer bits than the model of 26,231 steps from random weights.
 """
 
 from __future__ import annotations
