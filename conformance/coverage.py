@@ -147,8 +147,9 @@ def _hybrid_kernels() -> dict[str, int]:
     def cheap_conv():  # noqa: ANN202 - a budget of Python calls for each kernel
         calls = [0]
 
-        def cheap(x, w, *rest) -> bool:  # noqa: ANN001, ANN002
-            if x.shape[0] * x.shape[1] * w.size <= PY_BUDGET_MACS and calls[0] < PY_CONV_CALLS:
+        def cheap(xp, w, *rest) -> bool:  # noqa: ANN001, ANN002
+            out = rest[-1]  # the output samples; xp is the padded input
+            if out.shape[0] * out.shape[1] * w.size <= PY_BUDGET_MACS and calls[0] < PY_CONV_CALLS:
                 calls[0] += 1
                 return True
             return False

@@ -303,6 +303,8 @@ EQUIVALENT: tuple[tuple[str, str, str, str, str], ...] = (
         "changes nothing",
     ),
     (
+        # The kernel before the padded layout of refdec.simd (27 Nov 2026); kept for the
+        # journals that docs/conformance-mutation.md merges.
         "network",
         "_conv_row",
         "p = k // 2",

@@ -20,9 +20,12 @@ accumulation is exact.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from numba import njit, prange
+
+from refdec.simd import FAST, LANES, dot4
 
 ACC_MAX = 2**31 - 1
 """Largest magnitude an accumulator may reach (WD 8.6: 32-bit two's complement)."""
@@ -62,10 +65,24 @@ class IntLayer:
         per_channel = np.abs(self.bias.astype(np.int64)) + w.sum(axis=1) * in_bound
         return int(per_channel.max())
 
-    @property
+    @cached_property
     def kernel_weights(self) -> np.ndarray:
-        """Weights as (O, K, K, I), the channels-last order of the fast kernel."""
-        return np.ascontiguousarray(self.weight.transpose(0, 2, 3, 1))
+        """Weights as (O, K, K * Cp), the layout of the fast kernel.
+
+        Channels-last and zero-padded to ``Cp`` channels (a multiple of
+        :data:`refdec.simd.LANES` on the fast path), so that the weights of one kernel
+        row are one contiguous run, as are the samples under it (:func:`conv_layer`).
+        """
+        o, i, k, _ = self.weight.shape
+        w = np.zeros((o, k, k, _padded(i)), np.int16)
+        w[..., :i] = self.weight.transpose(0, 2, 3, 1)
+        return w.reshape(o, k, -1)
+
+
+def _padded(channels: int) -> int:
+    """Channels of the fast kernel's layout: a multiple of the SIMD run length."""
+    lanes = LANES if FAST else 1
+    return -(-channels // lanes) * lanes
 
 
 def conv_layer(x: np.ndarray, layer: IntLayer, *, threads: bool = True) -> np.ndarray:
@@ -73,18 +90,16 @@ def conv_layer(x: np.ndarray, layer: IntLayer, *, threads: bool = True) -> np.nd
     h, w, c = x.shape
     if c != layer.in_channels:
         raise ValueError(f"layer expects {layer.in_channels} channels, got {c}")
-    o = layer.weight.shape[0]
-    acc_out = np.empty((h, w, o), np.int16)
+    p = layer.kernel // 2
+    # The zero samples outside the picture (WD 8.6.1) made explicit: a border of K // 2,
+    # BLOCK - 1 more columns on the right for the last block of outputs, and zero
+    # channels up to the padded count. Every kernel row under an output sample is then
+    # one contiguous run of K * Cp samples.
+    xp = np.zeros((h + 2 * p, w + 2 * p + BLOCK - 1, _padded(c)), np.int16)
+    xp[p : p + h, p : p + w, :c] = x
+    acc_out = np.empty((h, w, layer.weight.shape[0]), np.int16)
     kernel = _conv_parallel if threads else _conv_serial
-    kernel(
-        np.ascontiguousarray(x, dtype=np.int16),
-        layer.kernel_weights,
-        layer.bias,
-        layer.shift,
-        layer.clip_lo,
-        layer.clip_hi,
-        acc_out,
-    )
+    kernel(xp, layer.kernel_weights, layer.bias, layer.shift, layer.clip_lo, layer.clip_hi, acc_out)
     return depth_to_space(acc_out) if layer.depth_to_space else acc_out
 
 
@@ -97,47 +112,48 @@ def depth_to_space(x: np.ndarray) -> np.ndarray:
     )
 
 
-@njit(cache=True)
-def _conv_row(x, w, b, s, lo, hi, out, y):  # noqa: ANN001 - numba kernel
-    """One output row of WD 8.6.1.
+BLOCK = 4
+"""Output samples of one row computed together, sharing each weight load (:func:`dot4`)."""
 
-    The K*K*I input samples under the kernel are first gathered into a contiguous
-    vector (zero outside the picture), so that each output sample is one dot product
-    with the weights of its channel: the form LLVM vectorises best.
+
+@njit(cache=True)
+def _conv_row(xp, w, b, s, lo, hi, out, y):  # noqa: ANN001 - numba kernel
+    """One output row of WD 8.6.1, from the padded input of :func:`conv_layer`.
+
+    The samples under kernel row ``ky`` of output ``(y, x)`` are the ``K * Cp``
+    contiguous samples of padded row ``y + ky`` from column ``x``; the next output's
+    start ``Cp`` samples later. So each output is a sum of ``K`` dot products with the
+    contiguous weight runs, four outputs at a time.
     """
-    h, width, c = x.shape
-    o_n, k, _, _ = w.shape
-    p = k // 2
-    taps = k * k * c
-    w_flat = w.reshape(o_n, taps)
-    col = np.empty(taps, np.int16)
-    for xx in range(width):
-        for ky in range(k):
-            yy = y + ky - p
-            for kx in range(k):
-                xs = xx + kx - p
-                base = (ky * k + kx) * c
-                inside = 0 <= yy < h and 0 <= xs < width
-                for i in range(c):
-                    col[base + i] = x[yy, xs, i] if inside else 0
+    width = out.shape[1]
+    o_n, k, run = w.shape
+    cp = run // k
+    row = xp.shape[1] * cp
+    xf = xp.reshape(-1)
+    wf = w.reshape(-1)
+    acc = np.empty(BLOCK, np.int32)
+    for x0 in range(0, width, BLOCK):
         for o in range(o_n):
-            acc = np.int32(b[o])
-            for t in range(taps):
+            acc[:] = b[o]
+            for ky in range(k):
                 # int32 wrap-around never happens: the bound is proved at load.
-                acc = np.int32(acc + np.int32(col[t]) * np.int32(w_flat[o, t]))
-            out[y, xx, o] = min(max(acc >> s[o], lo), hi)
+                d = dot4(xf, (y + ky) * row + x0 * cp, cp, wf, (o * k + ky) * run, run)
+                for j in range(BLOCK):
+                    acc[j] += d[j]
+            for j in range(min(BLOCK, width - x0)):
+                out[y, x0 + j, o] = min(max(acc[j] >> s[o], lo), hi)
 
 
 @njit(cache=True, parallel=True)
-def _conv_parallel(x, w, b, s, lo, hi, out):  # noqa: ANN001
-    for y in prange(x.shape[0]):
-        _conv_row(x, w, b, s, lo, hi, out, y)
+def _conv_parallel(xp, w, b, s, lo, hi, out):  # noqa: ANN001
+    for y in prange(out.shape[0]):
+        _conv_row(xp, w, b, s, lo, hi, out, y)
 
 
 @njit(cache=True)
-def _conv_serial(x, w, b, s, lo, hi, out):  # noqa: ANN001
-    for y in range(x.shape[0]):
-        _conv_row(x, w, b, s, lo, hi, out, y)
+def _conv_serial(xp, w, b, s, lo, hi, out):  # noqa: ANN001
+    for y in range(out.shape[0]):
+        _conv_row(xp, w, b, s, lo, hi, out, y)
 
 
 def conv_layer_reference(x: np.ndarray, layer: IntLayer) -> np.ndarray:

@@ -34,6 +34,7 @@ NORMATIVE = [
     "network",
     "output",
     "params",
+    "simd",
     "synthesis",
     "syntax",
     "tables",

@@ -68,3 +68,44 @@ def test_banded_synthesis_equals_whole_picture():
     assert halo(layers) == 2
     for rows in (1, 2, 4):
         assert np.array_equal(synthesis(y, layers, band_rows=rows), whole)
+
+
+@pytest.mark.parametrize("k", [1, 3, 5])
+@pytest.mark.parametrize("width", [1, 4, 9])
+def test_kernel_matches_clause_text_with_wide_layers(k, width):
+    # Channel counts that are not multiples of the SIMD run, widths that leave partial
+    # blocks of outputs, every kernel size.
+    rng = np.random.default_rng(k * 10 + width)
+    layer = random_layer(rng, 37, 5, False, k=k, lo=-4000, hi=4000)
+    x = rng.integers(-2047, 2048, (3, width, 37)).astype(np.int16)
+    want = conv_layer_reference(x, layer)
+    assert np.array_equal(conv_layer(x, layer), want)
+    assert np.array_equal(conv_layer(x, layer, threads=False), want)
+
+
+def test_dot4_fast_path_equals_loops():
+    from refdec import simd
+
+    if not simd.FAST:
+        pytest.skip("numba targets no AVX-512BW here: dot4 is the plain loops")
+    rng = np.random.default_rng(11)
+    n, stride = 4 * simd.LANES, 3 * simd.LANES
+    for lo, hi in ((-300, 300), (-32768, 32768)):
+        x = rng.integers(lo, hi, 4 * stride + n).astype(np.int16)
+        w = rng.integers(lo, hi, 2 * n).astype(np.int16)
+        for x0, w0 in ((0, 0), (5, 7), (stride - 1, n)):
+            if lo == -32768:
+                # Keep the sums within int32, as the load-time bound of WD 8.6.2 does.
+                x[:] = np.clip(x, -64, 64)
+            got = simd.dot4_avx512(x, x0, stride, w, w0, n)
+            assert got == simd.dot4_loops(x, x0, stride, w, w0, n)
+            want = [
+                int(
+                    np.dot(
+                        x[x0 + j * stride : x0 + j * stride + n].astype(np.int64),
+                        w[w0 : w0 + n].astype(np.int64),
+                    )
+                )
+                for j in range(4)
+            ]
+            assert list(got) == want
