@@ -87,20 +87,34 @@ def _padded(channels: int) -> int:
 
 def conv_layer(x: np.ndarray, layer: IntLayer, *, threads: bool = True) -> np.ndarray:
     """Apply one layer (WD 8.6.1) to ``x`` of shape (H, W, I), int16; returns int16."""
-    h, w, c = x.shape
+    return run_layers(x, [layer], threads=threads)
+
+
+def _padded_input(acc: np.ndarray, d2s: bool, layer: IntLayer) -> np.ndarray:
+    """The input of ``layer`` in the fast kernel's layout, from the samples before it.
+
+    ``acc`` holds the samples before the depth-to-space of the layer before (``d2s``),
+    or the picture itself. The zero samples outside the picture (WD 8.6.1) are made
+    explicit: a border of K // 2, BLOCK - 1 more columns on the right for the last
+    block of outputs, and zero channels up to the padded count, so that every kernel
+    row under an output sample is one contiguous run of K * Cp samples. The
+    depth-to-space of WD 8.6.3 is done by the same copy.
+    """
+    h, w, c = acc.shape
+    if d2s:
+        h, w, c = 2 * h, 2 * w, c // 4
     if c != layer.in_channels:
         raise ValueError(f"layer expects {layer.in_channels} channels, got {c}")
     p = layer.kernel // 2
-    # The zero samples outside the picture (WD 8.6.1) made explicit: a border of K // 2,
-    # BLOCK - 1 more columns on the right for the last block of outputs, and zero
-    # channels up to the padded count. Every kernel row under an output sample is then
-    # one contiguous run of K * Cp samples.
     xp = np.zeros((h + 2 * p, w + 2 * p + BLOCK - 1, _padded(c)), np.int16)
-    xp[p : p + h, p : p + w, :c] = x
-    acc_out = np.empty((h, w, layer.weight.shape[0]), np.int16)
-    kernel = _conv_parallel if threads else _conv_serial
-    kernel(xp, layer.kernel_weights, layer.bias, layer.shift, layer.clip_lo, layer.clip_hi, acc_out)
-    return depth_to_space(acc_out) if layer.depth_to_space else acc_out
+    if not d2s:
+        xp[p : p + h, p : p + w, :c] = acc
+        return xp
+    for dy in (0, 1):
+        for dx in (0, 1):
+            # out[c](2y + dy, 2x + dx) = in[4c + 2dy + dx](y, x)
+            xp[p + dy : p + h : 2, p + dx : p + w : 2, :c] = acc[:, :, 2 * dy + dx :: 4]
+    return xp
 
 
 def depth_to_space(x: np.ndarray) -> np.ndarray:
@@ -182,6 +196,12 @@ def conv_layer_reference(x: np.ndarray, layer: IntLayer) -> np.ndarray:
 
 def run_layers(x: np.ndarray, layers: list[IntLayer], *, threads: bool = True) -> np.ndarray:
     """Apply a chain of layers (WD 8.6.4), each to the output of the one before."""
+    kernel = _conv_parallel if threads else _conv_serial
+    acc, d2s = x, False
     for layer in layers:
-        x = conv_layer(x, layer, threads=threads)
-    return x
+        xp = _padded_input(acc, d2s, layer)
+        up = 2 if d2s else 1
+        acc = np.empty((up * acc.shape[0], up * acc.shape[1], layer.weight.shape[0]), np.int16)
+        kernel(xp, layer.kernel_weights, layer.bias, layer.shift, layer.clip_lo, layer.clip_hi, acc)
+        d2s = layer.depth_to_space
+    return depth_to_space(acc) if d2s else acc
