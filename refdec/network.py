@@ -71,7 +71,7 @@ class IntLayer:
 
         Channels-last and zero-padded to ``Cp`` channels (a multiple of
         :data:`refdec.simd.LANES` on the fast path), so that the weights of one kernel
-        row are one contiguous run, as are the samples under it (:func:`conv_layer`).
+        row are one contiguous run, as are the samples under it (:func:`_padded_input`).
         """
         o, i, k, _ = self.weight.shape
         w = np.zeros((o, k, k, _padded(i)), np.int16)
@@ -127,12 +127,13 @@ def depth_to_space(x: np.ndarray) -> np.ndarray:
 
 
 BLOCK = 4
-"""Output samples of one row computed together, sharing each weight load (:func:`dot4`)."""
+"""Output samples of one row computed together, sharing each weight load: the four
+of :func:`refdec.simd.dot4`."""
 
 
 @njit(cache=True)
 def _conv_row(xp, w, b, s, lo, hi, out, y):  # noqa: ANN001 - numba kernel
-    """One output row of WD 8.6.1, from the padded input of :func:`conv_layer`.
+    """One output row of WD 8.6.1, from the padded input of :func:`_padded_input`.
 
     The samples under kernel row ``ky`` of output ``(y, x)`` are the ``K * Cp``
     contiguous samples of padded row ``y + ky`` from column ``x``; the next output's
