@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         # DistributedDataParallel fixes the set of trained parameters when it wraps
         # the model; a frozen start would need a second wrapper after unfreezing.
         ap.error("--freeze-transforms is not supported under torchrun")
-    if distributed and args.minutes:
+    if distributed and args.minutes is not None:
         # Each process would see its own clock run out at a different step.
         ap.error("--minutes is not supported under torchrun")
     torch.manual_seed(args.seed)
@@ -194,13 +194,13 @@ def main(argv: list[str] | None = None) -> int:
 
     val_paths = [Path(p).resolve() for p in args.val]
     if args.bank is not None:
+        if not args.bank.is_file():
+            ap.error(f"--bank {args.bank}: no such file")
         bank_path = args.bank
     else:
         images = [p for p in find_images(args.data) if p.resolve() not in val_paths]
         bank_dir = args.bank_dir or args.out / "bank"
         bank_path = bank_dir / f"bank-{bank_key(images, args.seed)}.npy"
-    if args.bank is not None and not args.bank.is_file():
-        ap.error(f"--bank {args.bank}: no such file")
     if not bank_path.exists():
         if rank == 0:
             build_patch_bank(images, bank_path, seed=args.seed, progress=not args.no_progress)
@@ -289,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
 
     first_step = step
     batch = next(batches)
-    deadline = time.monotonic() + 60 * args.minutes if args.minutes else math.inf
+    deadline = time.monotonic() + 60 * args.minutes if args.minutes is not None else math.inf
     while step < args.steps:
         # Curriculum: the transforms wait while the entropy model and the gains adapt
         # to them (no gradients at all, which also saves the backward pass of g_a).

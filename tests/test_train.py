@@ -115,3 +115,17 @@ def test_resume_from_weights_only_checkpoint(images, tmp_path):
     torch.save(state, tmp_path / "weights.pt")
     train_main(args(images, tmp_path, 3, "--resume", str(tmp_path / "weights.pt")))
     assert torch.load(tmp_path / "last.pt", weights_only=False)["step"] == 3
+
+
+def test_a_ready_bank_and_a_time_slot(tmp_path):
+    # --bank trains on the given patches without --data; --minutes 0 ends the run
+    # after its first step, with a checkpoint.
+    bank = tmp_path / "bank.npy"
+    np.save(bank, np.random.default_rng(1).integers(0, 256, (3, 256, 256, 3), dtype=np.uint8))
+    out = tmp_path / "run"
+    argv = ["--bank", str(bank), "--out", str(out), "--steps", "50", "--batch", "2"]
+    argv += ["--crop", "64", "--model-config", TINY, "--no-progress", "--minutes", "0"]
+    assert train_main(argv) == 0
+    assert torch.load(out / "last.pt", weights_only=False)["step"] == 1
+    with pytest.raises(SystemExit):
+        train_main(["--bank", str(tmp_path / "missing.npy"), "--out", str(out)])
