@@ -23,10 +23,9 @@ from refdec.decoder import decode_latent
 from refdec.entropy import decode_stream
 from refdec.hyper import hyper_symbol_tables, hyper_synthesis
 from refdec.latent import scale_indices
-from refdec.network import IntLayer
+from refdec.network import IntLayer, halo
 from refdec.output import sample_dtype
 from refdec.params import find_parameter_set
-from refdec.synthesis import halo
 
 BAND_ROWS = 8
 """Latent rows synthesised at a time."""

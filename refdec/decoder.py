@@ -3,9 +3,15 @@
 Decoding runs in the order of the WD: parse the segments (clause 5-7) and check the
 level (Annex A) before anything is allocated; find the parameter set the header names
 (Annex C); decode the hyper-latent (8.3.1) and run the hyper synthesis (8.3.2); derive
-every table index (8.4.1) and decode the latent residuals tile by tile (8.4.2); then,
-after parsing is complete, reconstruct the latent (8.5), run the synthesis (8.7) and
-convert to output samples (8.8).
+every table index (8.4.1); decode the latent residuals tile by tile (8.4.2) and
+reconstruct the latent (8.5); run the synthesis (8.7) and convert to output samples
+(8.8).
+
+The WD describes each step on whole arrays; :func:`decode` computes the hyper synthesis,
+the synthesis and the output in bands of rows and the residuals and the
+reconstruction tile by tile, which gives the same integers (each value depends only on
+a bounded neighbourhood, WD 8.7 note) and keeps the memory of a large picture close to
+that of its output samples and one int16 copy of the latent.
 
 A *prefix* of a codestream (``max_bytes``) decodes to the picture of WD 8.1.2: the
 channel groups whose segments are complete are used, the others have zero residuals.
@@ -14,6 +20,7 @@ channel groups whose segments are complete are used, the others have zero residu
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,12 +29,12 @@ import numpy as np
 from refdec.codestream import ParsedCodestream, PictureHeader, parse_codestream
 from refdec.entropy import decode_stream, decode_streams
 from refdec.errors import EntropyError
-from refdec.hyper import hyper_symbol_tables, hyper_synthesis
-from refdec.latent import reconstruct_latent, scale_indices, tile_grid, tile_symbol_tables
+from refdec.hyper import hyper_symbol_tables, hyper_synthesis_bands
+from refdec.latent import reconstruct, scale_indices, tile_grid, tile_symbol_tables
+from refdec.network import band_rows as bands_for
+from refdec.network import chain_bands
 from refdec.output import sample_dtype, to_samples
 from refdec.params import ParameterSet, find_parameter_set
-from refdec.synthesis import band_rows as bands_for
-from refdec.synthesis import synthesis_bands
 
 
 @dataclass
@@ -44,36 +51,136 @@ class Picture:
     """Wall time of each stage in nanoseconds (informative)."""
 
 
+CHUNK_SYMBOLS = 2**22
+"""Latent symbols decoded by one parallel call (informative: it bounds the working
+memory of the residuals, and any chunking gives the same residuals)."""
+
+
+def residual_tiles(
+    parsed: ParsedCodestream, params: ParameterSet, idx: np.ndarray
+) -> Iterator[tuple[range, tuple[int, int, int, int], np.ndarray]]:
+    """WD 8.4.2 tile by tile: yields (channels, tile rectangle, residuals (C, h, w)).
+
+    The channel groups present come in order, and within a group its tiles in raster
+    order; the tiles of a group are decoded in parallel, up to :data:`CHUNK_SYMBOLS`
+    symbols at a time, so that a large picture never holds the residuals (or the table
+    indices in coding order) of more than one chunk.
+    """
+    hdr = parsed.header
+    per_group = params.m // hdr.num_channel_groups
+    rects = tile_grid(hdr.latent_height, hdr.latent_width, hdr.tile_size)
+    sizes = [per_group * (y1 - y0) * (x1 - x0) for y0, y1, x0, x1 in rects]
+    for group in parsed.groups:
+        channels = range(group.index * per_group, (group.index + 1) * per_group)
+        first = 0
+        while first < len(rects):
+            last, total = first + 1, sizes[first]
+            while last < len(rects) and total + sizes[last] <= CHUNK_SYMBOLS:
+                total += sizes[last]
+                last += 1
+            tiles = group.tiles[first:last]
+            try:
+                values = decode_streams(
+                    parsed.data,
+                    np.array([off for off, _ in tiles], np.int64),
+                    np.array([n for _, n in tiles], np.int64),
+                    np.concatenate(
+                        [tile_symbol_tables(idx, channels, rect) for rect in rects[first:last]]
+                    ),
+                    np.concatenate([[0], np.cumsum(sizes[first:last])]),
+                )
+            except EntropyError as e:  # name the tile by its number within its group
+                raise EntropyError(
+                    e.message,
+                    offset=e.offset,
+                    tile=first + e.tile,
+                    group=group.index,
+                    clause=e.clause,
+                ) from None
+            start = 0
+            for rect, n in zip(rects[first:last], sizes[first:last]):
+                y0, y1, x0, x1 = rect
+                yield channels, rect, values[start : start + n].reshape(per_group, y1 - y0, x1 - x0)
+                start += n
+            first = last
+
+
 def decode_latent(parsed: ParsedCodestream, params: ParameterSet, idx: np.ndarray) -> np.ndarray:
     """WD 8.4.2: the residuals of every channel group present, zero for the others."""
     hdr = parsed.header
-    m, hy, wy = params.m, hdr.latent_height, hdr.latent_width
-    r = np.zeros((m, hy, wy), np.int32)
-    per_group = m // hdr.num_channel_groups
-    rects = tile_grid(hy, wy, hdr.tile_size)
-    for group in parsed.groups:
-        channels = range(group.index * per_group, (group.index + 1) * per_group)
-        tables = [tile_symbol_tables(idx, channels, rect) for rect in rects]
-        counts = np.array([len(t) for t in tables], np.int64)
-        try:
-            values = decode_streams(
-                parsed.data,
-                np.array([off for off, _ in group.tiles], np.int64),
-                np.array([n for _, n in group.tiles], np.int64),
-                np.concatenate(tables),
-                np.concatenate([[0], np.cumsum(counts)]),
-            )
-        except EntropyError as e:  # tiles are numbered within their group: name it too
-            raise EntropyError(
-                e.message, offset=e.offset, tile=e.tile, group=group.index, clause=e.clause
-            ) from None
-        start = 0
-        for (y0, y1, x0, x1), n in zip(rects, counts):
-            r[channels.start : channels.stop, y0:y1, x0:x1] = values[start : start + n].reshape(
-                len(channels), y1 - y0, x1 - x0
-            )
-            start += n
+    r = np.zeros((params.m, hdr.latent_height, hdr.latent_width), np.int32)
+    for channels, (y0, y1, x0, x1), values in residual_tiles(parsed, params, idx):
+        r[channels.start : channels.stop, y0:y1, x0:x1] = values
     return r
+
+
+# Steps 4 to 9 of WD 8.1.1 are carried out in pieces, so that no array of the whole
+# latent is wider than the int16 of mean_fp and y_in or the uint8 of idx, and no array
+# of the whole picture other than the output samples exists: the hyper synthesis with
+# the table indices, and the synthesis with the output conversion, in bands of rows;
+# the residuals with the reconstruction tile by tile. Each step is a function of its
+# own, so that its working arrays are freed when it returns.
+
+
+def entropy_parameters(
+    z_hat: np.ndarray,
+    hdr: PictureHeader,
+    params: ParameterSet,
+    band_rows: int | None,
+    threads: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """WD 8.3.2 and 8.4.1: the means ``mean_fp`` (int16) and the table indices ``idx``
+    (uint8) of the latent, each (M, Hy, Wy), computed in bands of rows of ``z_hat``."""
+    hy, wy = hdr.latent_height, hdr.latent_width
+    mean_fp = np.empty((params.m, hy, wy), np.int16)
+    idx = np.empty((params.m, hy, wy), np.uint8)
+    for y0, mean, ls_fp in hyper_synthesis_bands(
+        z_hat, params, hy, wy, band_rows=band_rows, threads=threads
+    ):
+        y1 = y0 + mean.shape[1]
+        mean_fp[:, y0:y1] = mean
+        idx[:, y0:y1] = scale_indices(ls_fp, hdr.quality, params)
+    return mean_fp, idx
+
+
+def latent(
+    parsed: ParsedCodestream, params: ParameterSet, mean_fp: np.ndarray, idx: np.ndarray
+) -> np.ndarray:
+    """WD 8.4.2 and 8.5 (with 8.1.2 for a prefix): the synthesis input ``y_in``
+    (Hy, Wy, M) int16, reconstructed tile by tile as the residuals are decoded."""
+    hdr = parsed.header
+    q, m = hdr.quality, params.m
+    y_in = np.empty((hdr.latent_height, hdr.latent_width, m), np.int16)
+    for channels, (y0, y1, x0, x1), r in residual_tiles(parsed, params, idx):
+        c0, c1 = channels.start, channels.stop
+        y_in[y0:y1, x0:x1, c0:c1] = reconstruct(
+            r, mean_fp[c0:c1, y0:y1, x0:x1], channels, q, params
+        )
+    absent = range(len(parsed.groups) * (m // hdr.num_channel_groups), m)
+    if absent:  # WD 8.1.2: their residuals are zero
+        zero = np.broadcast_to(np.int32(0), (len(absent), *y_in.shape[:2]))
+        y_in[:, :, absent.start :] = reconstruct(zero, mean_fp[absent.start :], absent, q, params)
+    return y_in
+
+
+def output_samples(
+    y_in: np.ndarray,
+    hdr: PictureHeader,
+    params: ParameterSet,
+    band_rows: int | None,
+    threads: bool,
+) -> np.ndarray:
+    """WD 8.7 and 8.8: the output samples (H, W, 3), synthesised in bands of latent rows
+    and converted band by band."""
+    samples = np.empty((hdr.height, hdr.width, 3), sample_dtype(hdr.bit_depth))
+    layers = list(params.gs)
+    rows = band_rows or bands_for(layers, hdr.latent_width)
+    for row, band in chain_bands(y_in, layers, rows, threads=threads):
+        if row >= hdr.height:
+            break
+        part = to_samples(band, params.f_out, hdr.bit_depth, hdr.width, hdr.height - row)
+        samples[row : row + part.shape[0]] = part
+    return samples
 
 
 def decode(
@@ -86,9 +193,10 @@ def decode(
 ) -> Picture:
     """Decode a codestream (WD 8.1.1), or its first ``max_bytes`` bytes (WD 8.1.2).
 
-    ``band_rows`` latent rows are synthesised at a time (WD 8.7 note: any band height
-    gives the same samples); None sizes the bands to bound the memory
-    (:func:`refdec.synthesis.band_rows`).
+    ``band_rows`` rows of their input are run at a time through the hyper synthesis
+    and the synthesis (rows of ``z_hat``, then latent rows; WD 8.7 note: any band
+    height gives the same samples); None sizes the bands to bound the memory
+    (:func:`refdec.network.band_rows`).
 
     Raises only :class:`refdec.errors.DecodeError` (and subclasses) on bad input.
     """
@@ -106,23 +214,12 @@ def decode(
     z_hat = decode_stream(
         parsed.z_stream, hyper_symbol_tables(params, hz, wz), base_offset=parsed.z_offset
     ).reshape(params.mz, hz, wz)
-    mean_fp, ls_fp = hyper_synthesis(
-        z_hat, params, hdr.latent_height, hdr.latent_width, threads=threads
-    )
+    mean_fp, idx = entropy_parameters(z_hat, hdr, params, band_rows, threads)
     t2 = time.perf_counter_ns()
-    idx = scale_indices(ls_fp, hdr.quality, params)
-    del ls_fp  # WD 8.4.1 was its only use; free it before the latent is decoded
-    r = decode_latent(parsed, params, idx)
+    y_in = latent(parsed, params, mean_fp, idx)
+    del mean_fp, idx
     t3 = time.perf_counter_ns()
-    y_in = reconstruct_latent(r, mean_fp, hdr.quality, params)
-    del r, mean_fp, idx
-    samples = np.empty((hdr.height, hdr.width, 3), sample_dtype(hdr.bit_depth))
-    rows = band_rows or bands_for(list(params.gs), hdr.latent_width)
-    for row, band in synthesis_bands(y_in, list(params.gs), rows, threads=threads):
-        if row >= hdr.height:
-            break
-        part = to_samples(band, params.f_out, hdr.bit_depth, hdr.width, hdr.height - row)
-        samples[row : row + part.shape[0]] = part
+    samples = output_samples(y_in, hdr, params, band_rows, threads)
     t4 = time.perf_counter_ns()
     return Picture(
         samples,

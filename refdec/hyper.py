@@ -8,9 +8,12 @@ latent symbol (WD 8.4) is the same in every conforming decoder.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
-from refdec.network import run_layers
+from refdec.network import band_rows as bands_for
+from refdec.network import chain_bands
 from refdec.params import ParameterSet
 
 
@@ -28,9 +31,36 @@ def hyper_synthesis(
     load holds for every codestream; the output grid (4 Hz x 4 Wz) is cropped to the
     latent size.
     """
+    whole = z_hat.shape[1]  # one band of every row of z_hat
+    _, mean_fp, ls_fp = next(
+        hyper_synthesis_bands(z_hat, params, hy, wy, band_rows=whole, threads=threads)
+    )
+    return mean_fp, ls_fp
+
+
+def hyper_synthesis_bands(
+    z_hat: np.ndarray,
+    params: ParameterSet,
+    hy: int,
+    wy: int,
+    *,
+    band_rows: int | None = None,
+    threads: bool = True,
+) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """:func:`hyper_synthesis` in bands: yields (first latent row, ``mean_fp`` rows,
+    ``ls_fp`` rows), each (M, rows, Wy).
+
+    ``band_rows`` rows of ``z_hat`` are run at a time (the note of WD 8.7 applies to
+    the chain ``hs`` as to ``gs``: the bands give the integers of the whole chain);
+    None sizes the bands to bound the memory (:func:`refdec.network.band_rows`).
+    """
     lim = params.hyper_in_max
-    x = np.clip(z_hat, -lim, lim).astype(np.int16).transpose(1, 2, 0)
-    out = run_layers(np.ascontiguousarray(x), list(params.hs), threads=threads)
-    out = np.ascontiguousarray(out[:hy, :wy].transpose(2, 0, 1))
+    x = np.ascontiguousarray(np.clip(z_hat, -lim, lim).astype(np.int16).transpose(1, 2, 0))
+    layers = list(params.hs)
+    rows = band_rows or bands_for(layers, x.shape[1])
     m = params.m
-    return out[:m], out[m:]
+    for row, band in chain_bands(x, layers, rows, threads=threads):
+        if row >= hy:
+            break
+        out = np.ascontiguousarray(band[: hy - row, :wy].transpose(2, 0, 1))
+        yield row, out[:m], out[m:]

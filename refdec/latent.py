@@ -49,21 +49,32 @@ def reconstruct_latent(
 ) -> np.ndarray:
     """WD 8.5: residuals and means -> synthesis input ``y_in``, channels-last int16.
 
+    ``r`` and ``mean_fp`` are (M, Hy, Wy); see :func:`reconstruct` for the arithmetic.
+    """
+    return reconstruct(r, mean_fp, range(params.m), quality, params)
+
+
+def reconstruct(
+    r: np.ndarray, mean_fp: np.ndarray, channels: range, quality: int, params: ParameterSet
+) -> np.ndarray:
+    """WD 8.5 for the latent channels ``channels`` of a rectangle: (C, h, w) -> (h, w, C).
+
     ``mu_g = (mean_fp * G + 2^(FG-1)) >> FG`` is the mean in gained units,
     ``yg = (r << F_mu) + mu_g`` the gained latent, and
     ``y_in = Clip3(-in_max, in_max, (yg * IG + 2^(SH-1)) >> SH)`` with
     ``SH = FIG + F_mu`` the input of the synthesis. Products need more than 32 bits, so the
     computation is carried out in int64, which P-LATENT-RANGE (Annex C.3) makes
-    sufficient.
+    sufficient. Each sample depends only on its own residual and mean, so the latent
+    may be reconstructed in any pieces (the decoder does it tile by tile).
     """
-    m, hy, wy = r.shape
+    _, h, w = r.shape
     sh = params.fig + params.f_mu
     lim = params.latent_in_max
-    y_in = np.empty((hy, wy, m), np.int16)
-    for c in range(m):  # one channel at a time bounds the int64 working memory
+    y_in = np.empty((h, w, len(channels)), np.int16)
+    for i, c in enumerate(channels):  # one channel at a time bounds the int64 memory
         g = int(params.gain_mean[quality, c])
         ig = int(params.gain_inverse[quality, c])
-        mu_g = (mean_fp[c].astype(np.int64) * g + (1 << (params.fg - 1))) >> params.fg
-        yg = (r[c].astype(np.int64) << params.f_mu) + mu_g
-        y_in[:, :, c] = np.clip((yg * ig + (1 << (sh - 1))) >> sh, -lim, lim)
+        mu_g = (mean_fp[i].astype(np.int64) * g + (1 << (params.fg - 1))) >> params.fg
+        yg = (r[i].astype(np.int64) << params.f_mu) + mu_g
+        y_in[:, :, i] = np.clip((yg * ig + (1 << (sh - 1))) >> sh, -lim, lim)
     return y_in

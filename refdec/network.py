@@ -19,6 +19,7 @@ accumulation is exact.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -206,3 +207,59 @@ def run_layers(x: np.ndarray, layers: list[IntLayer], *, threads: bool = True) -
         kernel(xp, layer.kernel_weights, layer.bias, layer.shift, layer.clip_lo, layer.clip_hi, acc)
         d2s = layer.depth_to_space
     return depth_to_space(acc) if d2s else acc
+
+
+def halo(layers: list[IntLayer]) -> int:
+    """Input rows of context a band of a chain needs on each side (WD 8.7 note).
+
+    Each layer reads ``K // 2`` samples beyond its output at its own resolution;
+    expressed at the final resolution and divided by the total upsampling factor, the
+    sum is the reach into the chain's input.
+    """
+    reach, scale = 0, 1
+    for layer in layers:
+        reach = (reach + layer.kernel // 2) * (2 if layer.depth_to_space else 1)
+        scale *= 2 if layer.depth_to_space else 1
+    return -(-reach // scale)  # Ceil(reach / scale) in integers
+
+
+BAND_BYTES = 64 * 2**20
+"""Working memory a band may take (informative: any band height gives the same output)."""
+
+
+def band_rows(layers: list[IntLayer], width: int, budget: int = BAND_BYTES) -> int:
+    """Input rows per band so that a layer's input and output fit ``budget`` bytes.
+
+    ``width`` is the width of the chain's input. Taller bands waste less work on halos
+    (each band recomputes :func:`halo` rows above and below); narrower pictures
+    therefore get taller bands, and a Kodak picture is synthesised in one.
+    """
+    row_bytes, scale = 0, 1
+    for layer in layers:
+        # int16 samples per input row: the input at this scale plus the output of the
+        # convolution (before depth-to-space, at the same scale).
+        per_sample = layer.in_channels + layer.weight.shape[0]
+        row_bytes = max(row_bytes, 2 * per_sample * scale * scale * width)
+        scale *= 2 if layer.depth_to_space else 1
+    return max(1, budget // max(1, row_bytes))
+
+
+def chain_bands(
+    x: np.ndarray, layers: list[IntLayer], band_rows: int, *, threads: bool = True
+) -> Iterator[tuple[int, np.ndarray]]:
+    """A chain (WD 8.6.4) band by band: yields (first output row, rows of the output).
+
+    ``band_rows`` rows of ``x`` (H, W, C) are run at a time, each with :func:`halo`
+    rows of context above and below, cut off again afterwards. Every output sample
+    depends only on a bounded neighbourhood, and the zero padding of WD 8.6.1 applies
+    at the borders of the whole input only, so the bands give the integers of the
+    whole chain (WD 8.7 note).
+    """
+    h_in = x.shape[0]
+    up = 2 ** sum(layer.depth_to_space for layer in layers)
+    h = halo(layers)
+    for y0 in range(0, h_in, band_rows):
+        y1 = min(y0 + band_rows, h_in)
+        a, b = max(0, y0 - h), min(h_in, y1 + h)
+        out = run_layers(np.ascontiguousarray(x[a:b]), layers, threads=threads)
+        yield y0 * up, out[(y0 - a) * up : (y1 - a) * up]

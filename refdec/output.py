@@ -18,8 +18,14 @@ def to_samples(x_fp: np.ndarray, f_out: int, bit_depth: int, width: int, height:
 
     ``x_fp`` is the synthesis output (H', W', 3) with ``F_out`` fractional bits; the
     result is cropped to the picture size, channels R, G, B, as :func:`sample_dtype`.
+    int32 is exact: ``|x_fp| <= 2^15``, ``2^B - 1 <= 1023`` (R-BIT-DEPTH) and
+    ``F_out <= 24`` (Annex C) keep every intermediate below ``2^26 + 2^23``. The
+    operations are done in place, so the working memory is one int32 copy.
     """
-    x = x_fp[:height, :width].astype(np.int64)
+    x = x_fp[:height, :width].astype(np.int32)
     peak = (1 << bit_depth) - 1
-    s = np.clip((x * peak + (1 << (f_out - 1))) >> f_out, 0, peak)
-    return s.astype(sample_dtype(bit_depth))
+    x *= peak
+    x += 1 << (f_out - 1)
+    x >>= f_out
+    np.clip(x, 0, peak, out=x)
+    return x.astype(sample_dtype(bit_depth))

@@ -214,6 +214,21 @@ def test_suite_decodes_as_recorded(cases: list[runner.Case]) -> None:
     assert not bad, f"{REGENERATE} if the decoder changed on purpose:\n" + "\n".join(bad)
 
 
+def test_suite_decodes_the_same_in_the_smallest_pieces(
+    cases: list[runner.Case], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bands of one row for both chains and one tile stream per parallel call (the
+    pieces refdec.decode works in to bound its memory) change no sample and no error:
+    errors still name the tile within its group."""
+    import refdec.decoder
+
+    monkeypatch.setattr(refdec.decoder, "CHUNK_SYMBOLS", 1)
+    decoder = runner.reference_decoder(band_rows=1)
+    report = runner.run(cases, decoder, check_errors=True, timeout=300)
+    bad = [f"{r.case}: {r.status}: {r.message}" for r in report.results if r.status != "Pass"]
+    assert not bad, "\n".join(bad)
+
+
 @pytest.mark.slow
 def test_regenerating_the_suite_gives_the_same_files(tmp_path: Path) -> None:
     """``python -m conformance.generate`` is reproducible: rebuilding the suite from its

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from refdec.network import IntLayer, conv_layer, conv_layer_reference, depth_to_space
-from refdec.synthesis import halo, synthesis
+from refdec.network import IntLayer, conv_layer, conv_layer_reference, depth_to_space, halo
+from refdec.synthesis import synthesis
 
 
 def random_layer(rng, c_in, c_out, d2s, k=3, lo=0, hi=4095):

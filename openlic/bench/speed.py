@@ -105,7 +105,7 @@ def numba_int_peak(m: int = 2048, n: int = 256, k: int = 256, repeat: int = 10) 
 def band_macs(layers: list, hy: int, wy: int, band_rows: int) -> int:
     """MACs refdec's banded synthesis executes, halo rows included."""
     from openlic.bench.floatnet import network_macs
-    from refdec.synthesis import halo
+    from refdec.network import halo
 
     h = halo(layers)
     total = 0
@@ -163,7 +163,7 @@ def run_speed(
     from encoder import encode_detailed
     from encoder.pipeline import DEFAULT_QUALITY, load_codec
     from openlic.bench.floatnet import FloatDecoder, network_macs, torch_macs
-    from refdec.synthesis import BAND_BYTES, band_rows
+    from refdec.network import BAND_BYTES, band_rows
 
     started = datetime.datetime.now(datetime.timezone.utc)
     try:
