@@ -381,6 +381,7 @@ def _bench_speed(args: argparse.Namespace, *, decode_only: bool = False) -> dict
         speed.run_speed, images, quality=args.quality,
         params_path=Path(args.params) if args.params else None,
         encode_timing=not decode_only, memory=not decode_only and not args.no_memory,
+        large_size=0 if decode_only else args.large_size,
         repeat=args.repeat, progress=not args.no_progress, log=_log, machine=_machine(),
     )
     print(speed.summary_text(results))
@@ -628,6 +629,9 @@ def _add_bench_parser(sub: Any, fmt: type) -> None:
         if memory:
             p.add_argument("--no-memory", action="store_true",
                            help="skip the peak-memory measurement (fresh processes)")
+            p.add_argument("--large-size", type=_nonnegative_int, default=8192, metavar="N",
+                           help="also measure the peak memory of decoding a synthetic N x N "
+                           "codestream (default 8192, about a minute; 0: skip)")
 
     r = bsub.add_parser(
         "rd", help="rate-distortion against other codecs, BD-rates, figures",

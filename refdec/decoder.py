@@ -158,8 +158,10 @@ def latent(
         )
     absent = range(len(parsed.groups) * (m // hdr.num_channel_groups), m)
     if absent:  # WD 8.1.2: their residuals are zero
-        zero = np.broadcast_to(np.int32(0), (len(absent), *y_in.shape[:2]))
-        y_in[:, :, absent.start :] = reconstruct(zero, mean_fp[absent.start :], absent, q, params)
+        for y0, y1, x0, x1 in tile_grid(hdr.latent_height, hdr.latent_width, hdr.tile_size):
+            zero = np.zeros((len(absent), y1 - y0, x1 - x0), np.int32)
+            mean = mean_fp[absent.start :, y0:y1, x0:x1]
+            y_in[y0:y1, x0:x1, absent.start :] = reconstruct(zero, mean, absent, q, params)
     return y_in
 
 

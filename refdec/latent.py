@@ -49,9 +49,16 @@ def reconstruct_latent(
 ) -> np.ndarray:
     """WD 8.5: residuals and means -> synthesis input ``y_in``, channels-last int16.
 
-    ``r`` and ``mean_fp`` are (M, Hy, Wy); see :func:`reconstruct` for the arithmetic.
+    ``r`` and ``mean_fp`` are (M, Hy, Wy); see :func:`reconstruct` for the arithmetic,
+    applied here one channel at a time to bound the int64 working memory.
     """
-    return reconstruct(r, mean_fp, range(params.m), quality, params)
+    m, hy, wy = r.shape
+    y_in = np.empty((hy, wy, m), np.int16)
+    for c in range(m):
+        y_in[:, :, c : c + 1] = reconstruct(
+            r[c : c + 1], mean_fp[c : c + 1], range(c, c + 1), quality, params
+        )
+    return y_in
 
 
 def reconstruct(
@@ -64,17 +71,15 @@ def reconstruct(
     ``y_in = Clip3(-in_max, in_max, (yg * IG + 2^(SH-1)) >> SH)`` with
     ``SH = FIG + F_mu`` the input of the synthesis. Products need more than 32 bits, so the
     computation is carried out in int64, which P-LATENT-RANGE (Annex C.3) makes
-    sufficient. Each sample depends only on its own residual and mean, so the latent
-    may be reconstructed in any pieces (the decoder does it tile by tile).
+    sufficient: the working memory is a few int64 copies of the rectangle. Each sample
+    depends only on its own residual and mean, so the latent may be reconstructed in any
+    pieces (the decoder does it tile by tile).
     """
-    _, h, w = r.shape
+    g = params.gain_mean[quality, channels.start : channels.stop].astype(np.int64)
+    ig = params.gain_inverse[quality, channels.start : channels.stop].astype(np.int64)
     sh = params.fig + params.f_mu
     lim = params.latent_in_max
-    y_in = np.empty((h, w, len(channels)), np.int16)
-    for i, c in enumerate(channels):  # one channel at a time bounds the int64 memory
-        g = int(params.gain_mean[quality, c])
-        ig = int(params.gain_inverse[quality, c])
-        mu_g = (mean_fp[i].astype(np.int64) * g + (1 << (params.fg - 1))) >> params.fg
-        yg = (r[i].astype(np.int64) << params.f_mu) + mu_g
-        y_in[:, :, i] = np.clip((yg * ig + (1 << (sh - 1))) >> sh, -lim, lim)
-    return y_in
+    mu_g = (mean_fp.astype(np.int64) * g[:, None, None] + (1 << (params.fg - 1))) >> params.fg
+    yg = (r.astype(np.int64) << params.f_mu) + mu_g
+    y_in = np.clip((yg * ig[:, None, None] + (1 << (sh - 1))) >> sh, -lim, lim)
+    return y_in.astype(np.int16).transpose(1, 2, 0)

@@ -383,7 +383,7 @@ def test_run_speed(tiny_codec, tmp_path):
                 "model": {k: v for k, v in codec.model.state_dict().items()
                           if k.startswith(("g_a.", "h_a."))}}, d / "tiny.pt")
     imgs = [write_png(tmp_path / f"{i}.png", picture(40, 56, seed=i)) for i in range(2)]
-    res = speed.run_speed(imgs, quality=100, params_path=olp, memory=False, progress=False,
+    res = speed.run_speed(imgs, quality=100, params_path=olp, large_size=72, progress=False,
                           log=lambda m: None)
     s = res["summary"]
     assert s["pictures"] == 2
@@ -391,6 +391,30 @@ def test_run_speed(tiny_codec, tmp_path):
     assert s["kmac_per_pixel"]["synthesis"] > 0
     assert s["float"]["max_abs_diff"] <= 8
     assert "refdec/float32" in speed.summary_text(res)
+    # Peak memory, measured in fresh processes, including the synthetic large picture.
+    mem = res["memory"]
+    assert mem["decode"]["peak_mib"] >= mem["decode"]["baseline_mib"] > 0
+    assert mem["encode"]["peak_mib"] >= mem["encode"]["baseline_mib"] > 0
+    big = mem["decode_large"]
+    assert big["size"] == 72 and big["samples_mib"] == round(3 * 72 * 72 / 2**20, 1)
+    assert big["bound_mib"] == round(3 * big["samples_mib"] + 256, 1)
+    assert "bound" in speed.summary_text(res)
+    from openlic.bench import report
+
+    page = report.render(None, res)
+    assert "one synthetic 72 x 72 codestream" in page and "+ 256 MiB" in page
+    assert _docutils_errors(page) == []
+
+
+def test_synthetic_codestream_decodes(tiny_codec):
+    import refdec
+    from openlic.bench.speed import synthetic_codestream
+
+    codec, path = tiny_codec
+    data = synthetic_codestream(codec, 40, 100)
+    pic = refdec.decode(data, params_path=path)
+    assert pic.samples.shape == (40, 40, 3) and pic.header.quality == 100
+    assert synthetic_codestream(codec, 40, 100) == data  # seeded
 
 
 # -- the page and the command ------------------------------------------------------------

@@ -2,9 +2,10 @@
 
 ``python -m openlic.bench.memprobe decode FILE.olic ...`` imports refdec only (no
 PyTorch), notes the resident set size, decodes every file and prints one JSON line:
-``{"baseline_mib": ..., "peak_mib": ...}``, the peak resident set size after the
-imports and at the end. ``... encode --quality Q PICTURE.png ...`` does the
-same for the encoder (with PyTorch). Used by :mod:`openlic.bench.speed`.
+``{"baseline_mib": ..., "peak_mib": ..., "seconds": ...}``, the peak resident set
+size after the imports and at the end, and the time of the decoding or encoding.
+``... encode --quality Q PICTURE.png ...`` does the same for the encoder (with
+PyTorch). Used by :mod:`openlic.bench.speed`.
 The peak is Linux's ``VmHWM`` (``ru_maxrss`` elsewhere).
 """
 
@@ -14,6 +15,7 @@ import argparse
 import json
 import resource
 import sys
+import time
 from pathlib import Path
 
 
@@ -44,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         import refdec
 
         baseline = _peak_mib()
+        start = time.perf_counter()
         kwargs = {"params_path": args.params} if args.params else {}
         for f in args.files:
             with open(f, "rb") as fh:
@@ -53,12 +56,22 @@ def main(argv: list[str] | None = None) -> int:
         from encoder.pipeline import load_codec
 
         baseline = _peak_mib()
+        start = time.perf_counter()
         codec = load_codec(None if args.params is None else Path(args.params))
         kwargs = {} if args.quality is None else {"quality": args.quality}
         for f in args.files:
             image, bit_depth = encoder.read_image(f)
             encoder.encode_detailed(image, bit_depth=bit_depth, codec=codec, **kwargs)
-    print(json.dumps({"baseline_mib": round(baseline, 1), "peak_mib": round(_peak_mib(), 1)}))
+    seconds = time.perf_counter() - start
+    print(
+        json.dumps(
+            {
+                "baseline_mib": round(baseline, 1),
+                "peak_mib": round(_peak_mib(), 1),
+                "seconds": round(seconds, 2),
+            }
+        )
+    )
     return 0
 
 

@@ -41,7 +41,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numba import njit, prange
@@ -50,6 +50,9 @@ from openlic.bench import BenchError
 from openlic.bench.machine import load_average
 from openlic.bench.metrics import psnr_rgb
 from openlic.bench.rd import _clean, _progress, load_image
+
+if TYPE_CHECKING:
+    from encoder.pipeline import Codec
 
 SCHEMA = 1
 STAGES = ("parse", "hyper", "latent", "synthesis")
@@ -116,6 +119,28 @@ def band_macs(layers: list, hy: int, wy: int, band_rows: int) -> int:
     return total
 
 
+def synthetic_codestream(codec: Codec, size: int, quality: int, seed: int = 0) -> bytes:
+    """A ``size`` x ``size`` 8-bit codestream for ``codec`` without running the analysis.
+
+    The hyper-latent is drawn uniformly from -2..2 and the latent (before the gain of
+    ``quality``) from a standard normal distribution, independently of the means the
+    hyper synthesis predicts, so the residuals are large and every tile stream is busy:
+    a hard case for the entropy decoder rather than a picture.
+    """
+    from encoder.pipeline import Analysis, _codestream
+    from refdec.hyper import hyper_synthesis
+
+    p = codec.params
+    hy = wy = -(-size // 16)
+    hz = wz = -(-hy // 4)
+    rng = np.random.default_rng(seed)
+    z_hat = rng.integers(-2, 3, (p.mz, hz, wz)).astype(np.int32)
+    mean_fp, ls_fp = hyper_synthesis(z_hat, p, hy, wy)
+    y = rng.standard_normal((p.m, hy, wy))
+    data, _ = _codestream(codec, Analysis(size, size, y, z_hat, mean_fp, ls_fp), quality, 8, 5, 2)
+    return data
+
+
 def _memprobe(args: list[str]) -> dict | None:
     try:
         proc = subprocess.run(
@@ -150,12 +175,18 @@ def run_speed(
     params_path: Path | None = None,
     encode_timing: bool = True,
     memory: bool = True,
+    large_size: int = 0,
     repeat: int = 1,
     progress: bool = True,
     log: Callable[[str], None] = print,
     machine: dict | None = None,
 ) -> dict:
-    """Run the speed benchmark; returns the results (the content of ``speed.json``)."""
+    """Run the speed benchmark; returns the results (the content of ``speed.json``).
+
+    With ``memory``, the peak memory of decoding and encoding every picture is measured
+    in fresh processes, and with ``large_size`` also that of decoding one synthetic
+    ``large_size`` x ``large_size`` codestream (:func:`synthetic_codestream`).
+    """
     import numba
     import torch
 
@@ -270,6 +301,20 @@ def run_speed(
                 mem["encode"] = _memprobe(
                     ["encode", "--quality", str(q), *map(str, images), *extra]
                 )
+            if large_size:
+                log(f"decoding a synthetic {large_size} x {large_size} codestream")
+                big = Path(d) / "large.olic"
+                big.write_bytes(synthetic_codestream(codec, large_size, q))
+                probe = _memprobe(["decode", str(big), *extra])
+                if probe:
+                    samples_mib = 3 * large_size**2 / 2**20
+                    mem["decode_large"] = {
+                        **probe,
+                        "size": large_size,
+                        "codestream_bytes": big.stat().st_size,
+                        "samples_mib": round(samples_mib, 1),
+                        "bound_mib": round(3 * samples_mib + 256, 1),
+                    }
 
     return _clean({
         "schema": SCHEMA,
@@ -384,5 +429,7 @@ def summary_text(results: dict) -> str:
             lines.append(
                 f"peak memory ({what}): {m['peak_mib']:.0f} MiB "
                 f"({m['baseline_mib']:.0f} MiB after imports)"
+                + (f"; bound {m['bound_mib']:.0f} MiB, {m['seconds']:.1f} s"
+                   if "bound_mib" in m else "")
             )
     return "\n".join(lines)
