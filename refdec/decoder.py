@@ -177,9 +177,8 @@ def output_samples(
     samples = np.empty((hdr.height, hdr.width, 3), sample_dtype(hdr.bit_depth))
     layers = list(params.gs)
     rows = band_rows or bands_for(layers, hdr.latent_width)
+    # Hy = Ceil(H / 16) latent rows: every band starts above the last picture row.
     for row, band in chain_bands(y_in, layers, rows, threads=threads):
-        if row >= hdr.height:
-            break
         part = to_samples(band, params.f_out, hdr.bit_depth, hdr.width, hdr.height - row)
         samples[row : row + part.shape[0]] = part
     return samples

@@ -59,8 +59,7 @@ def hyper_synthesis_bands(
     layers = list(params.hs)
     rows = band_rows or bands_for(layers, x.shape[1])
     m = params.m
+    # Hz = Ceil(Hy / 4) rows of z_hat: every band starts above the last latent row.
     for row, band in chain_bands(x, layers, rows, threads=threads):
-        if row >= hy:
-            break
         out = np.ascontiguousarray(band[: hy - row, :wy].transpose(2, 0, 1))
         yield row, out[:m], out[m:]
