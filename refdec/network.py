@@ -26,7 +26,7 @@ from functools import cached_property
 import numpy as np
 from numba import njit, prange
 
-from refdec.simd import FAST, LANES, dot4
+from refdec.simd import FAST, LANES, OUT_BLOCK, PIXELS, dot4, madd_block
 
 ACC_MAX = 2**31 - 1
 """Largest magnitude an accumulator may reach (WD 8.6: 32-bit two's complement)."""
@@ -79,6 +79,21 @@ class IntLayer:
         w[..., :i] = self.weight.transpose(0, 2, 3, 1)
         return w.reshape(o, k, -1)
 
+    @cached_property
+    def vector_weights(self) -> np.ndarray:
+        """Weights as (O / 16, K, K * Cp / 2, 16, 2), the layout of
+        :func:`refdec.simd.madd_block`: for each block of 16 output channels, kernel row
+        and pair of input samples of the row's run, the two weights of each channel."""
+        o, k = self.weight.shape[0], self.kernel
+        w = self.kernel_weights.reshape(o // 16, 16, k, -1, 2)
+        return np.ascontiguousarray(w.transpose(0, 2, 3, 1, 4))
+
+    @property
+    def vectorised(self) -> bool:
+        """Whether :func:`run_layers` uses :func:`refdec.simd.madd_block` (AVX-512 and
+        whole blocks of :data:`refdec.simd.OUT_BLOCK` output channels) for this layer."""
+        return FAST and self.weight.shape[0] % OUT_BLOCK == 0
+
 
 def _padded(channels: int) -> int:
     """Channels of the fast kernel's layout: a multiple of the SIMD run length."""
@@ -96,7 +111,7 @@ def _padded_input(acc: np.ndarray, d2s: bool, layer: IntLayer) -> np.ndarray:
 
     ``acc`` holds the samples before the depth-to-space of the layer before (``d2s``),
     or the picture itself. The zero samples outside the picture (WD 8.6.1) are made
-    explicit: a border of K // 2, BLOCK - 1 more columns on the right for the last
+    explicit: a border of K // 2, :data:`EXTRA` more columns on the right for the last
     block of outputs, and zero channels up to the padded count, so that every kernel
     row under an output sample is one contiguous run of K * Cp samples. The
     depth-to-space of WD 8.6.3 is done by the same copy.
@@ -107,7 +122,7 @@ def _padded_input(acc: np.ndarray, d2s: bool, layer: IntLayer) -> np.ndarray:
     if c != layer.in_channels:
         raise ValueError(f"layer expects {layer.in_channels} channels, got {c}")
     p = layer.kernel // 2
-    xp = np.zeros((h + 2 * p, w + 2 * p + BLOCK - 1, _padded(c)), np.int16)
+    xp = np.zeros((h + 2 * p, w + 2 * p + EXTRA, _padded(c)), np.int16)
     if not d2s:
         xp[p : p + h, p : p + w, :c] = acc
         return xp
@@ -130,6 +145,10 @@ def depth_to_space(x: np.ndarray) -> np.ndarray:
 BLOCK = 4
 """Output samples of one row computed together, sharing each weight load: the four
 of :func:`refdec.simd.dot4`."""
+
+EXTRA = max(BLOCK, PIXELS) - 1
+"""Columns of zeros right of the padded input, read (and not used) by the last block
+of output samples of a row."""
 
 
 @njit(cache=True)
@@ -172,6 +191,41 @@ def _conv_serial(xp, w, b, s, lo, hi, out):  # noqa: ANN001
         _conv_row(xp, w, b, s, lo, hi, out, y)
 
 
+@njit(cache=True)
+def _conv_row_vectors(xp, w, b, s, lo, hi, out, y):  # noqa: ANN001 - numba kernel
+    """One output row of WD 8.6.1 with :func:`refdec.simd.madd_block`.
+
+    ``w`` is :attr:`IntLayer.vector_weights`. Blocks of :data:`refdec.simd.PIXELS`
+    output samples by :data:`refdec.simd.OUT_BLOCK` output channels: the samples under
+    kernel row ``ky`` of output ``(y, x)`` start at padded row ``y + ky``, column ``x``.
+    """
+    width, o_n = out.shape[1], out.shape[2]
+    cp = xp.shape[2]
+    row = xp.shape[1] * cp
+    k = w.shape[1]
+    wblock = k * k * cp * 16
+    xf, wf, of = xp.reshape(-1), w.reshape(-1), out.reshape(-1)
+    for x0 in range(0, width, PIXELS):
+        count = min(PIXELS, width - x0)
+        for o0 in range(0, o_n, OUT_BLOCK):
+            x_at, w_at, out_at = y * row + x0 * cp, (o0 // 16) * wblock, (y * width + x0) * o_n
+            madd_block(
+                xf, x_at, cp, row, k, wf, w_at, wblock, b, s, o0, lo, hi, of, out_at, o_n, count
+            )
+
+
+@njit(cache=True, parallel=True)
+def _conv_vectors_parallel(xp, w, b, s, lo, hi, out):  # noqa: ANN001
+    for y in prange(out.shape[0]):
+        _conv_row_vectors(xp, w, b, s, lo, hi, out, y)
+
+
+@njit(cache=True)
+def _conv_vectors_serial(xp, w, b, s, lo, hi, out):  # noqa: ANN001
+    for y in range(out.shape[0]):
+        _conv_row_vectors(xp, w, b, s, lo, hi, out, y)
+
+
 def conv_layer_reference(x: np.ndarray, layer: IntLayer) -> np.ndarray:
     """WD 8.6 written as the clause reads, on Python integers (slow; for tests)."""
     h, w, _ = x.shape
@@ -198,13 +252,18 @@ def conv_layer_reference(x: np.ndarray, layer: IntLayer) -> np.ndarray:
 
 def run_layers(x: np.ndarray, layers: list[IntLayer], *, threads: bool = True) -> np.ndarray:
     """Apply a chain of layers (WD 8.6.4), each to the output of the one before."""
-    kernel = _conv_parallel if threads else _conv_serial
     acc, d2s = x, False
     for layer in layers:
         xp = _padded_input(acc, d2s, layer)
         up = 2 if d2s else 1
         acc = np.empty((up * acc.shape[0], up * acc.shape[1], layer.weight.shape[0]), np.int16)
-        kernel(xp, layer.kernel_weights, layer.bias, layer.shift, layer.clip_lo, layer.clip_hi, acc)
+        if layer.vectorised:
+            kernel = _conv_vectors_parallel if threads else _conv_vectors_serial
+            w = layer.vector_weights
+        else:
+            kernel = _conv_parallel if threads else _conv_serial
+            w = layer.kernel_weights
+        kernel(xp, w, layer.bias, layer.shift, layer.clip_lo, layer.clip_hi, acc)
         d2s = layer.depth_to_space
     return depth_to_space(acc) if d2s else acc
 

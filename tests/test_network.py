@@ -103,3 +103,60 @@ def test_dot4_fast_path_equals_loops():
                 for j in range(4)
             ]
             assert list(got) == want
+
+
+@pytest.mark.parametrize("c_out, d2s", [(32, False), (64, False), (8, True)])
+@pytest.mark.parametrize("width", [1, 6, 13])
+def test_vector_kernel_matches_clause_text(c_out, d2s, width):
+    # Whole blocks of 32 output channels take refdec.simd.madd_block on AVX-512 (widths
+    # that leave partial blocks of output samples, channel counts that need padding).
+    rng = np.random.default_rng(c_out + width)
+    layer = random_layer(rng, 37, c_out, d2s, lo=-4000, hi=4000)
+    x = rng.integers(-2047, 2048, (3, width, 37)).astype(np.int16)
+    want = conv_layer_reference(x, layer)
+    assert np.array_equal(conv_layer(x, layer), want)
+    assert np.array_equal(conv_layer(x, layer, threads=False), want)
+
+
+def test_vector_kernel_in_python_matches_clause_text():
+    # The Python form of the kernel (run by the coverage measurement) gives the same.
+    from refdec import network
+
+    rng = np.random.default_rng(5)
+    layer = random_layer(rng, 5, 32, False, lo=-4000, hi=4000)
+    x = rng.integers(-2047, 2048, (2, 7, 5)).astype(np.int16)
+    xp = network._padded_input(x, False, layer)
+    out = np.zeros((2, 7, 32), np.int16)
+    for y in range(2):
+        network._conv_row_vectors.py_func(
+            xp, layer.vector_weights, layer.bias, layer.shift, layer.clip_lo, layer.clip_hi,
+            out, y,
+        )  # fmt: skip
+    assert np.array_equal(out, conv_layer_reference(x, layer))
+
+
+def test_madd_block_fast_path_equals_loops():
+    from refdec import simd
+
+    if not simd.FAST:
+        pytest.skip("numba targets no AVX-512BW here: madd_block is the plain loops")
+    rng = np.random.default_rng(13)
+    k, cp, width = 3, 2 * simd.LANES, 9
+    row = (width + simd.PIXELS) * cp
+    # Extreme weights with small samples, typical ones, extreme biases and shifts.
+    for x_max, w_max in ((300, 300), (16, 32768)):
+        x = rng.integers(-x_max, x_max, k * row).astype(np.int16)
+        o = 2 * simd.OUT_BLOCK
+        w = rng.integers(-w_max, w_max, o * k * k * cp).astype(np.int16)
+        b = rng.integers(-(2**20), 2**20, o).astype(np.int32)
+        s = rng.integers(0, 32, o).astype(np.int32)
+        wblock = k * k * cp * 16
+        for count in (1, simd.PIXELS):
+            for o0 in (0, simd.OUT_BLOCK):
+                got = np.zeros(simd.PIXELS * o, np.int16)
+                want = np.zeros(simd.PIXELS * o, np.int16)
+                args = (cp, row, k, w, (o0 // 16) * wblock, wblock, b, s, o0, -3000, 3000)
+                simd.madd_block_avx512(x, 3 * cp, *args, got, 0, o, count)
+                simd.madd_block_loops(x, 3 * cp, *args, want, 0, o, count)
+                assert np.array_equal(got, want)
+                assert got[count * o :].max(initial=0) == 0  # nothing past count
