@@ -66,8 +66,18 @@ SKIP_FUNCTIONS = {
     "ParsedCodestream.tile_stream",
     "ParsedCodestream.groups_present",
     "Structure.fixed_size",
+    "hyper_synthesis",
+    "decode_latent",
+    "reconstruct_latent",
 }
 """Functions outside the decoding of codestreams (as in conformance.coverage)."""
+
+OTHER_KERNEL = {
+    True: {"_conv_row", "_conv_parallel", "_conv_serial"},
+    False: {"_conv_row_vectors", "_conv_vectors_parallel", "_conv_vectors_serial"},
+}
+"""The layer kernel a machine does not run, by refdec.simd.FAST (as in
+conformance.coverage.other_kernel): its mutants cannot be killed there."""
 
 EXTRA_CASES = ("size-17x33", "bd10-23x41", "prefix-k1", "neg-crc-ph")
 """Cases also decoded single-threaded, in bands of one latent row, and with an explicit
@@ -482,7 +492,9 @@ class _Collector(ast.NodeVisitor):
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:  # noqa: N802
         name = f"{self.cls}.{node.name}" if self.cls else node.name
-        if name in SKIP_FUNCTIONS:
+        from refdec.simd import FAST
+
+        if name in SKIP_FUNCTIONS or name in OTHER_KERNEL[FAST]:
             return
         outer, self.function = self.function, name
         for stmt in node.body:

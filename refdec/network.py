@@ -26,7 +26,7 @@ from functools import cached_property
 import numpy as np
 from numba import njit, prange
 
-from refdec.simd import FAST, LANES, OUT_BLOCK, PIXELS, dot4, madd_block
+from refdec.simd import FAST, LANES, PIXELS, VECTOR, dot4, madd_block
 
 ACC_MAX = 2**31 - 1
 """Largest magnitude an accumulator may reach (WD 8.6: 32-bit two's complement)."""
@@ -79,20 +79,48 @@ class IntLayer:
         w[..., :i] = self.weight.transpose(0, 2, 3, 1)
         return w.reshape(o, k, -1)
 
-    @cached_property
-    def vector_weights(self) -> np.ndarray:
-        """Weights as (O / 16, K, K * Cp / 2, 16, 2), the layout of
-        :func:`refdec.simd.madd_block`: for each block of 16 output channels, kernel row
-        and pair of input samples of the row's run, the two weights of each channel."""
-        o, k = self.weight.shape[0], self.kernel
-        w = self.kernel_weights.reshape(o // 16, 16, k, -1, 2)
-        return np.ascontiguousarray(w.transpose(0, 2, 3, 1, 4))
+    @property
+    def out_vectors(self) -> int:
+        """Vectors of 16 output channels in a block of :func:`refdec.simd.madd_block`:
+        one for a layer of up to 16 output channels, else two."""
+        return 1 if self.weight.shape[0] <= VECTOR else 2
 
     @property
-    def vectorised(self) -> bool:
-        """Whether :func:`run_layers` uses :func:`refdec.simd.madd_block` (AVX-512 and
-        whole blocks of :data:`refdec.simd.OUT_BLOCK` output channels) for this layer."""
-        return FAST and self.weight.shape[0] % OUT_BLOCK == 0
+    def padded_out(self) -> int:
+        """Output channels padded to whole blocks of :func:`refdec.simd.madd_block`."""
+        block = VECTOR * self.out_vectors
+        return -(-self.weight.shape[0] // block) * block
+
+    @cached_property
+    def vector_weights(self) -> np.ndarray:
+        """Weights as (O' / 16, K, K * Cp / 2, 16, 2), the layout of
+        :func:`refdec.simd.madd_block`: for each block of 16 output channels, kernel row
+        and pair of input samples of the row's run, the two weights of each channel.
+        ``O'`` is :attr:`padded_out`; the weights of the padding channels are 0."""
+        o, k = self.padded_out, self.kernel
+        w = np.zeros((o, *self.kernel_weights.shape[1:]), np.int16)
+        w[: self.weight.shape[0]] = self.kernel_weights
+        return np.ascontiguousarray(
+            w.reshape(o // VECTOR, VECTOR, k, -1, 2).transpose(0, 2, 3, 1, 4)
+        )
+
+    @cached_property
+    def vector_bias_shift(self) -> tuple[np.ndarray, np.ndarray]:
+        """Bias and shift padded with zeros to :attr:`padded_out` channels."""
+        b, s = np.zeros((2, self.padded_out), np.int32)
+        b[: len(self.bias)], s[: len(self.shift)] = self.bias, self.shift
+        return b, s
+
+    @property
+    def kernel_arguments(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Weights, bias and shift in the layout of this machine's layer kernel: for
+        :func:`refdec.simd.madd_block` (:data:`refdec.simd.FAST`) padded to whole
+        blocks of output channels, else for :func:`refdec.simd.dot4`."""
+        return (  # only the layout in use is built (the other may not exist)
+            (self.vector_weights, *self.vector_bias_shift)
+            if FAST
+            else (self.kernel_weights, self.bias, self.shift)
+        )
 
 
 def _padded(channels: int) -> int:
@@ -195,23 +223,23 @@ def _conv_serial(xp, w, b, s, lo, hi, out):  # noqa: ANN001
 def _conv_row_vectors(xp, w, b, s, lo, hi, out, y):  # noqa: ANN001 - numba kernel
     """One output row of WD 8.6.1 with :func:`refdec.simd.madd_block`.
 
-    ``w`` is :attr:`IntLayer.vector_weights`. Blocks of :data:`refdec.simd.PIXELS`
-    output samples by :data:`refdec.simd.OUT_BLOCK` output channels: the samples under
-    kernel row ``ky`` of output ``(y, x)`` start at padded row ``y + ky``, column ``x``.
+    ``w``, ``b`` and ``s`` are :attr:`IntLayer.vector_weights` and
+    :attr:`IntLayer.vector_bias_shift`, and ``out`` has the padded output channels. In
+    blocks of :data:`refdec.simd.PIXELS` output samples by 16 or 32 output channels:
+    the samples under kernel row ``ky`` of output ``(y, x)`` start at padded row
+    ``y + ky``, column ``x``.
     """
     width, o_n = out.shape[1], out.shape[2]
     cp = xp.shape[2]
     row = xp.shape[1] * cp
     k = w.shape[1]
-    wblock = k * k * cp * 16
+    vectors = 1 if o_n == VECTOR else 2
     xf, wf, of = xp.reshape(-1), w.reshape(-1), out.reshape(-1)
     for x0 in range(0, width, PIXELS):
         count = min(PIXELS, width - x0)
-        for o0 in range(0, o_n, OUT_BLOCK):
-            x_at, w_at, out_at = y * row + x0 * cp, (o0 // 16) * wblock, (y * width + x0) * o_n
-            madd_block(
-                xf, x_at, cp, row, k, wf, w_at, wblock, b, s, o0, lo, hi, of, out_at, o_n, count
-            )
+        for o0 in range(0, o_n, VECTOR * vectors):
+            x_at, w_at, out_at = y * row + x0 * cp, o0 * k * k * cp, (y * width + x0) * o_n
+            madd_block(xf, x_at, cp, row, k, wf, w_at, b, s, o0, vectors, lo, hi, of, out_at, count)
 
 
 @njit(cache=True, parallel=True)
@@ -224,6 +252,13 @@ def _conv_vectors_parallel(xp, w, b, s, lo, hi, out):  # noqa: ANN001
 def _conv_vectors_serial(xp, w, b, s, lo, hi, out):  # noqa: ANN001
     for y in range(out.shape[0]):
         _conv_row_vectors(xp, w, b, s, lo, hi, out, y)
+
+
+_CONV_PARALLEL, _CONV_SERIAL = (
+    (_conv_vectors_parallel, _conv_vectors_serial) if FAST else (_conv_parallel, _conv_serial)
+)
+"""The layer kernels: :func:`refdec.simd.madd_block` with AVX-512, else
+:func:`refdec.simd.dot4`."""
 
 
 def conv_layer_reference(x: np.ndarray, layer: IntLayer) -> np.ndarray:
@@ -256,14 +291,12 @@ def run_layers(x: np.ndarray, layers: list[IntLayer], *, threads: bool = True) -
     for layer in layers:
         xp = _padded_input(acc, d2s, layer)
         up = 2 if d2s else 1
-        acc = np.empty((up * acc.shape[0], up * acc.shape[1], layer.weight.shape[0]), np.int16)
-        if layer.vectorised:
-            kernel = _conv_vectors_parallel if threads else _conv_vectors_serial
-            w = layer.vector_weights
-        else:
-            kernel = _conv_parallel if threads else _conv_serial
-            w = layer.kernel_weights
-        kernel(xp, w, layer.bias, layer.shift, layer.clip_lo, layer.clip_hi, acc)
+        w, b, s = layer.kernel_arguments
+        out = np.empty((up * acc.shape[0], up * acc.shape[1], len(b)), np.int16)
+        (_CONV_PARALLEL if threads else _CONV_SERIAL)(
+            xp, w, b, s, layer.clip_lo, layer.clip_hi, out
+        )
+        acc = out[:, :, : layer.weight.shape[0]]  # without the padding channels
         d2s = layer.depth_to_space
     return depth_to_space(acc) if d2s else acc
 

@@ -83,33 +83,28 @@ def test_kernel_matches_clause_text_with_wide_layers(k, width):
     assert np.array_equal(conv_layer(x, layer, threads=False), want)
 
 
-def test_dot4_fast_path_equals_loops():
-    from refdec import simd
+def test_plain_kernel_matches_clause_text():
+    # The kernel of machines without AVX-512 (refdec.simd.dot4), compiled, whichever
+    # kernel this machine's layers use.
+    from refdec import network
 
-    if not simd.FAST:
-        pytest.skip("numba targets no AVX-512BW here: dot4 is the plain loops")
-    rng = np.random.default_rng(11)
-    n, stride = 4 * simd.LANES, 3 * simd.LANES
-    # Typical samples and weights, then the extreme weights with samples small enough
-    # for the sums to stay within int32, as the load-time bound of WD 8.6.2 ensures.
-    for x_max, w_max in ((300, 300), (64, 32768)):
-        x = rng.integers(-x_max, x_max, 4 * stride + n).astype(np.int16)
-        w = rng.integers(-w_max, w_max, 2 * n).astype(np.int16)
-        for x0, w0 in ((0, 0), (5, 7), (stride - 1, n)):
-            got = simd.dot4_avx512(x, x0, stride, w, w0, n)
-            assert got == simd.dot4_loops(x, x0, stride, w, w0, n)
-            want = [
-                int(np.dot(x[x0 + j * stride :][:n].astype(np.int64), w[w0:][:n].astype(np.int64)))
-                for j in range(4)
-            ]
-            assert list(got) == want
+    rng = np.random.default_rng(17)
+    for c_out, width in ((5, 9), (32, 6)):
+        layer = random_layer(rng, 37, c_out, False, lo=-4000, hi=4000)
+        x = rng.integers(-2047, 2048, (3, width, 37)).astype(np.int16)
+        xp = network._padded_input(x, False, layer)
+        for kernel in (network._conv_parallel, network._conv_serial):
+            out = np.zeros((3, width, c_out), np.int16)
+            kernel(xp, layer.kernel_weights, layer.bias, layer.shift, -4000, 4000, out)
+            assert np.array_equal(out, conv_layer_reference(x, layer))
 
 
-@pytest.mark.parametrize("c_out, d2s", [(32, False), (64, False), (8, True)])
+@pytest.mark.parametrize("c_out, d2s", [(12, False), (20, False), (64, False), (3, True)])
 @pytest.mark.parametrize("width", [1, 6, 13])
 def test_vector_kernel_matches_clause_text(c_out, d2s, width):
-    # Whole blocks of 32 output channels take refdec.simd.madd_block on AVX-512 (widths
-    # that leave partial blocks of output samples, channel counts that need padding).
+    # Output channels in one vector, in blocks of two with padding, in whole blocks;
+    # widths that leave partial blocks of output samples; input channels that need
+    # padding (refdec.simd.madd_block where numba targets AVX-512, else dot4).
     rng = np.random.default_rng(c_out + width)
     layer = random_layer(rng, 37, c_out, d2s, lo=-4000, hi=4000)
     x = rng.integers(-2047, 2048, (3, width, 37)).astype(np.int16)
@@ -120,19 +115,22 @@ def test_vector_kernel_matches_clause_text(c_out, d2s, width):
 
 def test_vector_kernel_in_python_matches_clause_text():
     # The Python form of the kernel (run by the coverage measurement) gives the same.
-    from refdec import network
+    from refdec import network, simd
 
+    if not simd.FAST:
+        pytest.skip("the vector layout needs the padded channels of the AVX-512 path")
     rng = np.random.default_rng(5)
-    layer = random_layer(rng, 5, 32, False, lo=-4000, hi=4000)
-    x = rng.integers(-2047, 2048, (2, 7, 5)).astype(np.int16)
-    xp = network._padded_input(x, False, layer)
-    out = np.zeros((2, 7, 32), np.int16)
-    for y in range(2):
-        network._conv_row_vectors.py_func(
-            xp, layer.vector_weights, layer.bias, layer.shift, layer.clip_lo, layer.clip_hi,
-            out, y,
-        )  # fmt: skip
-    assert np.array_equal(out, conv_layer_reference(x, layer))
+    for c_out in (12, 32):
+        layer = random_layer(rng, 5, c_out, False, lo=-4000, hi=4000)
+        x = rng.integers(-2047, 2048, (2, 7, 5)).astype(np.int16)
+        xp = network._padded_input(x, False, layer)
+        b, s = layer.vector_bias_shift
+        out = np.zeros((2, 7, layer.padded_out), np.int16)
+        for y in range(2):
+            network._conv_row_vectors.py_func(
+                xp, layer.vector_weights, b, s, layer.clip_lo, layer.clip_hi, out, y
+            )
+        assert np.array_equal(out[:, :, :c_out], conv_layer_reference(x, layer))
 
 
 def test_madd_block_fast_path_equals_loops():
@@ -143,20 +141,23 @@ def test_madd_block_fast_path_equals_loops():
     rng = np.random.default_rng(13)
     k, cp, width = 3, 2 * simd.LANES, 9
     row = (width + simd.PIXELS) * cp
+    o = 64
     # Extreme weights with small samples, typical ones, extreme biases and shifts.
     for x_max, w_max in ((300, 300), (16, 32768)):
         x = rng.integers(-x_max, x_max, k * row).astype(np.int16)
-        o = 2 * simd.OUT_BLOCK
         w = rng.integers(-w_max, w_max, o * k * k * cp).astype(np.int16)
         b = rng.integers(-(2**20), 2**20, o).astype(np.int32)
         s = rng.integers(0, 32, o).astype(np.int32)
-        wblock = k * k * cp * 16
         for count in (1, simd.PIXELS):
-            for o0 in (0, simd.OUT_BLOCK):
+            for o0, vectors in ((0, 1), (16, 1), (0, 2), (32, 2)):
                 got = np.zeros(simd.PIXELS * o, np.int16)
                 want = np.zeros(simd.PIXELS * o, np.int16)
-                args = (cp, row, k, w, (o0 // 16) * wblock, wblock, b, s, o0, -3000, 3000)
-                simd.madd_block_avx512(x, 3 * cp, *args, got, 0, o, count)
-                simd.madd_block_loops(x, 3 * cp, *args, want, 0, o, count)
+                args = (cp, row, k, w, o0 * k * k * cp, b, s, o0, vectors, -3000, 3000)
+                simd.madd_block_avx512(x, 3 * cp, *args, got, 0, count)
+                simd._madd_block_jit(x, 3 * cp, *args, want, 0, count)
                 assert np.array_equal(got, want)
-                assert got[count * o :].max(initial=0) == 0  # nothing past count
+                block = got.reshape(simd.PIXELS, o)
+                assert not block[count:].any()  # nothing past count
+                outside = np.ones(o, bool)
+                outside[o0 : o0 + 16 * vectors] = False
+                assert not block[:, outside].any()  # nor outside the block
