@@ -56,6 +56,19 @@ CHUNK_SYMBOLS = 2**22
 memory of the residuals, and any chunking gives the same residuals)."""
 
 
+def tile_chunks(sizes: list[int], limit: int) -> Iterator[range]:
+    """Runs of consecutive tiles with at most ``limit`` symbols together (a tile with
+    more makes a run of its own)."""
+    first = 0
+    while first < len(sizes):
+        last, total = first + 1, sizes[first]
+        while last < len(sizes) and total + sizes[last] <= limit:
+            total += sizes[last]
+            last += 1
+        yield range(first, last)
+        first = last
+
+
 def residual_tiles(
     parsed: ParsedCodestream, params: ParameterSet, idx: np.ndarray
 ) -> Iterator[tuple[range, tuple[int, int, int, int], np.ndarray]]:
@@ -72,37 +85,30 @@ def residual_tiles(
     sizes = [per_group * (y1 - y0) * (x1 - x0) for y0, y1, x0, x1 in rects]
     for group in parsed.groups:
         channels = range(group.index * per_group, (group.index + 1) * per_group)
-        first = 0
-        while first < len(rects):
-            last, total = first + 1, sizes[first]
-            while last < len(rects) and total + sizes[last] <= CHUNK_SYMBOLS:
-                total += sizes[last]
-                last += 1
-            tiles = group.tiles[first:last]
+        for chunk in tile_chunks(sizes, CHUNK_SYMBOLS):
+            tiles = [group.tiles[t] for t in chunk]
             try:
                 values = decode_streams(
                     parsed.data,
                     np.array([off for off, _ in tiles], np.int64),
                     np.array([n for _, n in tiles], np.int64),
-                    np.concatenate(
-                        [tile_symbol_tables(idx, channels, rect) for rect in rects[first:last]]
-                    ),
-                    np.concatenate([[0], np.cumsum(sizes[first:last])]),
+                    np.concatenate([tile_symbol_tables(idx, channels, rects[t]) for t in chunk]),
+                    np.concatenate([[0], np.cumsum([sizes[t] for t in chunk])]),
                 )
             except EntropyError as e:  # name the tile by its number within its group
                 raise EntropyError(
                     e.message,
                     offset=e.offset,
-                    tile=first + e.tile,
+                    tile=chunk.start + e.tile,
                     group=group.index,
                     clause=e.clause,
                 ) from None
             start = 0
-            for rect, n in zip(rects[first:last], sizes[first:last]):
-                y0, y1, x0, x1 = rect
-                yield channels, rect, values[start : start + n].reshape(per_group, y1 - y0, x1 - x0)
+            for t in chunk:
+                y0, y1, x0, x1 = rects[t]
+                n = sizes[t]
+                yield channels, rects[t], values[start : start + n].reshape(-1, y1 - y0, x1 - x0)
                 start += n
-            first = last
 
 
 def decode_latent(parsed: ParsedCodestream, params: ParameterSet, idx: np.ndarray) -> np.ndarray:

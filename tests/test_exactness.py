@@ -101,6 +101,14 @@ def test_threads_and_bands_do_not_change_samples(tiny_codec):
         assert digest(refdec.decode(data, params_path=path, band_rows=rows).samples) == ref
 
 
+def test_tile_chunks_keep_order_and_limit():
+    from refdec.decoder import tile_chunks
+
+    chunks = [list(r) for r in tile_chunks([3, 3, 5, 1, 9, 2], 6)]
+    assert chunks == [[0, 1], [2, 3], [4], [5]]  # a tile above the limit stands alone
+    assert list(tile_chunks([], 6)) == []
+
+
 def test_pure_python_equals_jit(tiny_codec, tmp_path):
     codec, path = tiny_codec
     data = encode_detailed(picture(24, 40, 8), quality=150, codec=codec, tile_size_log2=2).data
