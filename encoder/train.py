@@ -3,7 +3,9 @@
 One run trains every rate: each sample of a batch draws one of the gain anchors and
 its rate-distortion trade-off. Runs on CPU or CUDA; under ``torchrun`` it trains with
 DistributedDataParallel (gloo on CPU, NCCL on CUDA), each process drawing its own
-crops.
+crops. The defaults are the recipe of the shipped model (:data:`RECIPE_MODEL`: a
+linear start with M = 256, its transforms frozen for :data:`RECIPE_FREEZE` steps, the
+synthesis at :data:`RECIPE_SLOW_LR` of the learning rate).
 """
 
 from __future__ import annotations
@@ -32,6 +34,15 @@ from encoder.model import (
     rate_distortion_loss,
     run_chain,
 )
+
+RECIPE_MODEL = {"linear_analysis": True, "m_latent": 256}
+"""The model of the shipped recipe (models/README.md, WD E.2): a fresh run trains it
+unless --model-config says otherwise."""
+RECIPE_FREEZE = 2000
+"""Steps a fresh linear start trains with its transforms frozen (the shipped recipe)."""
+RECIPE_SLOW_LR = 0.1
+"""Learning rate of the synthesis and the linear shortcut relative to --lr, for a model
+with the linear shortcut (the shipped recipe)."""
 
 
 def pad_to(x: torch.Tensor, multiple: int = 64) -> torch.Tensor:
@@ -71,6 +82,20 @@ def evaluate(model: OpenLICModel, images: list[np.ndarray], anchors: list[int]) 
         res[k] = {"bpp": float(np.mean(bpps)), "psnr": float(np.mean(psnrs))}
     model.train()
     return res
+
+
+def curriculum(
+    cfg: ModelConfig, *, fresh: bool, distributed: bool, freeze: int | None, slow: float | None
+) -> tuple[int, float]:
+    """``--freeze-transforms`` and ``--transform-lr-scale``, the shipped recipe's where
+    not given: a fresh linear start freezes its transforms for :data:`RECIPE_FREEZE`
+    steps (not under torchrun, which cannot), and a model with the linear shortcut
+    trains its synthesis at :data:`RECIPE_SLOW_LR` of the learning rate."""
+    if freeze is None:
+        freeze = RECIPE_FREEZE if cfg.linear_analysis and fresh and not distributed else 0
+    if slow is None:
+        slow = RECIPE_SLOW_LR if cfg.linear_analysis else 1.0
+    return freeze, slow
 
 
 def _save(path: Path, state: dict) -> None:
@@ -126,17 +151,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--freeze-transforms",
         type=int,
-        default=0,
+        default=None,
         metavar="STEPS",
         help="train only the hyperprior and the gain vectors for the first STEPS steps "
-        "of the run (the curriculum of a linear start, encoder.linear_init)",
+        "of the run (the curriculum of a linear start, encoder.linear_init; default: "
+        f"{RECIPE_FREEZE} for a fresh linear start on one process, else 0)",
     )
     ap.add_argument(
         "--transform-lr-scale",
         type=float,
-        default=1.0,
+        default=None,
         help="learning rate of the synthesis and of the linear analysis shortcut "
-        "relative to --lr (a linear start needs small steps there)",
+        "relative to --lr (a linear start needs small steps there; default: "
+        f"{RECIPE_SLOW_LR} for a model with the linear shortcut, else 1)",
     )
     ap.add_argument("--clip", type=float, default=1.0, help="gradient-norm clip")
     ap.add_argument(
@@ -154,7 +181,8 @@ def main(argv: list[str] | None = None) -> int:
         "--model-config",
         type=json.loads,
         default={},
-        help="JSON overrides of encoder.model.ModelConfig, e.g. '{\"m_latent\": 64}'",
+        help="JSON overrides of the model of a fresh run: encoder.model.ModelConfig with "
+        f"{json.dumps(RECIPE_MODEL)} (the shipped recipe), e.g. '{{\"m_latent\": 64}}'",
     )
     ap.add_argument("--no-progress", action="store_true")
     ap.add_argument(
@@ -209,12 +237,19 @@ def main(argv: list[str] | None = None) -> int:
     bank = np.load(bank_path, mmap_mode="r")
     val_imgs = [np.asarray(Image.open(p).convert("RGB")) for p in val_paths]
 
-    cfg = ModelConfig.from_dict({**ModelConfig().to_dict(), **args.model_config})
+    cfg = ModelConfig.from_dict({**ModelConfig().to_dict(), **RECIPE_MODEL, **args.model_config})
     step = 0
     state = None
     if args.resume:
         state = torch.load(args.resume, map_location="cpu", weights_only=False)
         cfg = ModelConfig.from_dict(state["config"])
+    args.freeze_transforms, args.transform_lr_scale = curriculum(
+        cfg,
+        fresh=state is None and not args.init,
+        distributed=distributed,
+        freeze=args.freeze_transforms,
+        slow=args.transform_lr_scale,
+    )
     model = OpenLICModel(cfg).to(device)
     # The gain vectors set the quantisation step of each anchor; at the common learning
     # rate they barely leave their initial spread in thousands of steps, so they learn

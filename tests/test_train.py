@@ -18,7 +18,14 @@ from encoder.train import main as train_main  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = json.dumps(
-    {"n_analysis": 8, "m_latent": 8, "mz_hyper": 4, "n_hyper": 8, "synthesis_widths": [8, 8, 4]}
+    {
+        "n_analysis": 8,
+        "m_latent": 8,
+        "mz_hyper": 4,
+        "n_hyper": 8,
+        "synthesis_widths": [8, 8, 4],
+        "linear_analysis": False,  # a linear start needs the shipped widths
+    }
 )
 
 
@@ -129,3 +136,19 @@ def test_a_ready_bank_and_a_time_slot(tmp_path):
     assert torch.load(out / "last.pt", weights_only=False)["step"] == 1
     with pytest.raises(SystemExit):
         train_main(["--bank", str(tmp_path / "missing.npy"), "--out", str(out)])
+
+
+def test_defaults_are_the_shipped_recipe():
+    from encoder.model import ModelConfig
+    from encoder.train import RECIPE_MODEL, curriculum
+
+    linear = ModelConfig.from_dict({**ModelConfig().to_dict(), **RECIPE_MODEL})
+    assert linear.linear_analysis and linear.m_latent == 256
+    plain = ModelConfig()
+    kw = {"freeze": None, "slow": None}
+    assert curriculum(linear, fresh=True, distributed=False, **kw) == (2000, 0.1)
+    assert curriculum(linear, fresh=False, distributed=False, **kw) == (0, 0.1)  # resumed
+    assert curriculum(linear, fresh=True, distributed=True, **kw) == (0, 0.1)  # torchrun
+    assert curriculum(plain, fresh=True, distributed=False, **kw) == (0, 1.0)
+    given = curriculum(linear, fresh=True, distributed=False, freeze=5, slow=0.5)
+    assert given == (5, 0.5)
