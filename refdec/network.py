@@ -291,10 +291,12 @@ def run_layers(x: np.ndarray, layers: list[IntLayer], *, threads: bool = True) -
     for layer in layers:
         xp = _padded_input(acc, d2s, layer)
         up = 2 if d2s else 1
-        w, b, s = layer.kernel_arguments
-        out = np.empty((up * acc.shape[0], up * acc.shape[1], len(b)), np.int16)
+        h, w = up * acc.shape[0], up * acc.shape[1]
+        del acc  # its padded copy replaces it: free it before the output is allocated
+        weights, b, s = layer.kernel_arguments
+        out = np.empty((h, w, len(b)), np.int16)
         (_CONV_PARALLEL if threads else _CONV_SERIAL)(
-            xp, w, b, s, layer.clip_lo, layer.clip_hi, out
+            xp, weights, b, s, layer.clip_lo, layer.clip_hi, out
         )
         acc = out[:, :, : layer.weight.shape[0]]  # without the padding channels
         d2s = layer.depth_to_space
