@@ -6,8 +6,9 @@ output samples of one row for 16 or 32 output channels at once. With AVX-512 the
 stay in vectors of 16 int32 lanes, one lane per output channel: each step loads the
 weights of a pair of input channels for the block's output channels and multiplies
 them with the pair of input samples of each output sample, broadcast to every lane
-(``vpmaddwd`` adds each two neighbouring products). No sum crosses lanes, and bias,
-shift and clip are applied to whole vectors. Without AVX-512 the layer kernel uses
+(``vpmaddwd`` adds each two neighbouring products; where the processor has AVX-512
+VNNI, LLVM fuses it with the addition into ``vpdpwssd``). No sum crosses lanes, and
+bias, shift and clip are applied to whole vectors. Without AVX-512 the layer kernel uses
 :func:`dot4` instead, four output samples of one channel whose plain loops LLVM
 vectorises on its own.
 
