@@ -631,7 +631,7 @@ def _add_bench_parser(sub: Any, fmt: type) -> None:
                            help="skip the peak-memory measurement (fresh processes)")
             p.add_argument("--large-size", type=_nonnegative_int, default=8192, metavar="N",
                            help="also measure the peak memory of decoding a synthetic N x N "
-                           "codestream (default 8192, about a minute; 0: skip)")
+                           "codestream (default 8192; 0: skip)")
 
     r = bsub.add_parser(
         "rd", help="rate-distortion against other codecs, BD-rates, figures",

@@ -11,7 +11,9 @@ The WD describes each step on whole arrays; :func:`decode` computes the hyper sy
 the synthesis and the output in bands of rows and the residuals and the
 reconstruction tile by tile, which gives the same integers (each value depends only on
 a bounded neighbourhood, WD 8.7 note) and keeps the memory of a large picture close to
-that of its output samples and one int16 copy of the latent.
+that of its output samples and one int16 copy of the latent (no whole-latent array is
+wider than int16, no whole-picture array but the samples exists). Each of those steps
+is a function of its own, so that its working arrays are freed when it returns.
 
 A *prefix* of a codestream (``max_bytes``) decodes to the picture of WD 8.1.2: the
 channel groups whose segments are complete are used, the others have zero residuals.
@@ -118,14 +120,6 @@ def decode_latent(parsed: ParsedCodestream, params: ParameterSet, idx: np.ndarra
     for channels, (y0, y1, x0, x1), values in residual_tiles(parsed, params, idx):
         r[channels.start : channels.stop, y0:y1, x0:x1] = values
     return r
-
-
-# Steps 4 to 9 of WD 8.1.1 are carried out in pieces, so that no array of the whole
-# latent is wider than the int16 of mean_fp and y_in or the uint8 of idx, and no array
-# of the whole picture other than the output samples exists: the hyper synthesis with
-# the table indices, and the synthesis with the output conversion, in bands of rows;
-# the residuals with the reconstruction tile by tile. Each step is a function of its
-# own, so that its working arrays are freed when it returns.
 
 
 def entropy_parameters(
