@@ -155,9 +155,16 @@ class OpenLICModel(nn.Module):
         self.log_z_scale = nn.Parameter(torch.zeros(cfg.mz_hyper))
 
     # -- pieces shared by training, export and encoding ---------------------------
-    def analysis(self, x: Tensor) -> Tensor:
-        """The latent ``y`` of a picture padded to a multiple of 64 (encoder only)."""
-        y = self.g_a(x)
+    def analysis(self, x: Tensor, *, bf16: bool = False) -> Tensor:
+        """The latent ``y`` of a picture padded to a multiple of 64 (encoder only).
+
+        ``bf16`` runs the nonlinear layers in bfloat16 (a training option: about 3 times
+        faster on a CPU with AMX). The linear shortcut stays in float32: its block
+        coefficients are large, and bfloat16's 8-bit significand would cost the top
+        of the rate range 0.07 dB, where the nonlinear layers in bfloat16 cost none.
+        """
+        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=bf16):
+            y = self.g_a(x).float()
         return y if self.g_a_linear is None else y + self.g_a_linear(x)
 
     def hyper_synthesis(self, z_hat: Tensor) -> tuple[Tensor, Tensor]:
@@ -174,14 +181,15 @@ class OpenLICModel(nn.Module):
             self.log_inv_gain[k].exp()[:, :, None, None],
         )
 
-    def forward(self, x: Tensor, k: Tensor) -> dict[str, Tensor]:
+    def forward(self, x: Tensor, k: Tensor, *, bf16_analysis: bool = False) -> dict[str, Tensor]:
         """Training forward pass with the mixed quantisation surrogate.
 
         ``x`` is in [0, 1]; ``k`` holds one anchor index per sample. Rates use additive
         uniform noise, the synthesis sees rounded latents with straight-through
         gradients (Minnen and Singh, ICIP 2020), as the decoder does.
+        ``bf16_analysis``: see :meth:`analysis`; everything else runs in float32.
         """
-        y = self.analysis(x)
+        y = self.analysis(x, bf16=bf16_analysis)
         z = self.h_a(y)
         noise_z = torch.rand_like(z) - 0.5
         z_scale = self.log_z_scale.exp()[None, :, None, None]

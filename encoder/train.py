@@ -98,6 +98,16 @@ def curriculum(
     return freeze, slow
 
 
+def native_bf16(device: torch.device) -> bool:
+    """Whether ``device`` computes bfloat16 convolutions natively (``--bf16-analysis
+    auto``): elsewhere they are emulated, and slower than float32."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    # Intel AMX (Sapphire Rapids and later), which oneDNN uses for bfloat16.
+    amx = getattr(torch.cpu, "_is_amx_tile_supported", None)
+    return device.type == "cpu" and amx is not None and amx()
+
+
 def _save(path: Path, state: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
@@ -184,6 +194,14 @@ def main(argv: list[str] | None = None) -> int:
         help="JSON overrides of the model of a fresh run: encoder.model.ModelConfig with "
         f"{json.dumps(RECIPE_MODEL)} (the shipped recipe), e.g. '{{\"m_latent\": 64}}'",
     )
+    ap.add_argument(
+        "--bf16-analysis",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="run the nonlinear analysis layers in bfloat16 (auto: where the device "
+        "computes it natively, a CPU with AMX or a CUDA GPU with bfloat16; the steps "
+        "are then about 1.6 times faster on this project's CPUs)",
+    )
     ap.add_argument("--no-progress", action="store_true")
     ap.add_argument(
         "--threads",
@@ -250,7 +268,10 @@ def main(argv: list[str] | None = None) -> int:
         freeze=args.freeze_transforms,
         slow=args.transform_lr_scale,
     )
-    model = OpenLICModel(cfg).to(device)
+    # Channels-last tensors take oneDNN's and cuDNN's fastest convolutions (and the
+    # only ones with AMX): 10 % faster steps in float32 here, 3 times in bfloat16.
+    model = OpenLICModel(cfg).to(device, memory_format=torch.channels_last)
+    bf16 = args.bf16_analysis == "on" or (args.bf16_analysis == "auto" and native_bf16(device))
     # The gain vectors set the quantisation step of each anchor; at the common learning
     # rate they barely leave their initial spread in thousands of steps, so they learn
     # --gain-lr-scale times faster.
@@ -340,9 +361,9 @@ def main(argv: list[str] | None = None) -> int:
         for g in opt.param_groups:
             ramp = thaw if g.get("name") in ("analysis", "slow") else 1.0
             g["lr"] = lr * g.get("lr_scale", 1.0) * ramp
-        x = torch.from_numpy(batch).to(device)
+        x = torch.from_numpy(batch).to(device, memory_format=torch.channels_last)
         k = torch.from_numpy(rng.integers(0, len(cfg.lambdas), x.shape[0])).to(device)
-        out = net(x, k)
+        out = net(x, k, bf16_analysis=bf16)
         losses = rate_distortion_loss(out, x, lambdas[k])
         opt.zero_grad(set_to_none=True)
         losses["loss"].backward()

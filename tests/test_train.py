@@ -152,3 +152,36 @@ def test_defaults_are_the_shipped_recipe():
     assert curriculum(plain, fresh=True, distributed=False, **kw) == (0, 1.0)
     given = curriculum(linear, fresh=True, distributed=False, freeze=5, slow=0.5)
     assert given == (5, 0.5)
+
+
+def test_bf16_analysis_is_wired_and_spares_the_linear_shortcut(images, tmp_path, monkeypatch):
+    from encoder.model import ModelConfig, OpenLICModel
+    from encoder.train import native_bf16
+
+    # The option reaches the training forward pass (validation stays in float32).
+    seen: list[bool] = []
+    analysis = OpenLICModel.analysis
+
+    def spy(self, x, *, bf16=False):
+        if self.training:
+            seen.append(bf16)
+        return analysis(self, x, bf16=bf16)
+
+    monkeypatch.setattr(OpenLICModel, "analysis", spy)
+    for mode in ("on", "off", "auto"):
+        train_main([*args(images, tmp_path / mode, 1), "--bf16-analysis", mode])
+    assert seen == [True, False, native_bf16(torch.device("cpu"))]
+    monkeypatch.undo()
+
+    torch.manual_seed(0)
+    model = OpenLICModel(ModelConfig(linear_analysis=True, m_latent=16, n_analysis=16))
+    x = torch.rand(1, 3, 64, 64)
+    exact = model.analysis(x)
+    # Nonlinear layers in bfloat16: close to float32 (8-bit significands), not equal.
+    diff = (model.analysis(x, bf16=True) - exact).abs().max()
+    assert 0 < diff < 0.02 * exact.abs().max()
+    # The linear shortcut alone: float32 either way.
+    with torch.no_grad():
+        model.g_a[-1].weight.zero_()
+        model.g_a[-1].bias.zero_()
+    assert torch.equal(model.analysis(x, bf16=True), model.analysis(x))
