@@ -295,6 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     opt = torch.optim.Adam(
         [{"params": ps, "name": g, "lr_scale": scales.get(g, 1.0)} for g, ps in groups.items()],
         lr=args.lr,
+        fused=True,  # one kernel for all parameters: 2 to 3 times faster than the loop
     )
     transforms = groups["analysis"] + groups["slow"]
     if state is not None:
