@@ -98,6 +98,15 @@ def curriculum(
     return freeze, slow
 
 
+def decayed(lr: float, lr_final: float, into: int, steps: int) -> float:
+    """The learning rate ``into`` steps into a decay of ``steps`` steps (``--decay-steps``):
+    ``lr`` before it, a half cosine down to ``lr_final`` during it, ``lr_final`` after."""
+    if steps <= 0 or into < 0:
+        return lr
+    t = min(1.0, into / steps)
+    return lr_final + (lr - lr_final) * 0.5 * (1.0 + math.cos(math.pi * t))
+
+
 def native_bf16(device: torch.device) -> bool:
     """Whether ``device`` computes bfloat16 convolutions natively (``--bf16-analysis
     auto``): elsewhere they are emulated, and slower than float32."""
@@ -152,6 +161,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--lr", type=float, default=3e-4)
     ap.add_argument("--warmup", type=int, default=500)
+    ap.add_argument(
+        "--decay-steps",
+        type=int,
+        default=0,
+        help="lower the learning rate over the last N steps before --steps, on a half "
+        "cosine from --lr to --lr-final (0: constant)",
+    )
+    ap.add_argument("--lr-final", type=float, default=1e-5, help="see --decay-steps")
     ap.add_argument(
         "--gain-lr-scale",
         type=float,
@@ -353,9 +370,12 @@ def main(argv: list[str] | None = None) -> int:
         since_thaw = step - first_step - args.freeze_transforms
         for p in transforms:
             p.requires_grad_(since_thaw >= 0)
-        # Warm up from a fresh start, and after resuming from weights without optimiser
-        # state (the shipped checkpoints keep only the weights, to stay small).
-        lr = args.lr * min(1.0, (step - warm_from + 1) / args.warmup) if warm else args.lr
+        # The schedule of --decay-steps, warmed up from a fresh start and after resuming
+        # from weights without optimiser state (the shipped checkpoints keep only the
+        # weights, to stay small).
+        into_decay = step - (args.steps - args.decay_steps)
+        lr = decayed(args.lr, args.lr_final, into_decay, args.decay_steps)
+        lr *= min(1.0, (step - warm_from + 1) / args.warmup) if warm else 1.0
         # Thawed transforms warm up again: Adam's first steps have full size whatever
         # the gradient, which would throw a good start away.
         thaw = min(1.0, (since_thaw + 1) / args.warmup) if args.freeze_transforms else 1.0

@@ -185,3 +185,19 @@ def test_bf16_analysis_is_wired_and_spares_the_linear_shortcut(images, tmp_path,
         model.g_a[-1].weight.zero_()
         model.g_a[-1].bias.zero_()
     assert torch.equal(model.analysis(x, bf16=True), model.analysis(x))
+
+
+def test_learning_rate_decay(images, tmp_path):
+    from encoder.train import decayed
+
+    assert decayed(1.0, 0.1, -5, 10) == 1.0  # before the decay
+    assert decayed(1.0, 0.1, 0, 10) == 1.0
+    assert decayed(1.0, 0.1, 5, 10) == pytest.approx(0.55)  # half-way down the cosine
+    assert decayed(1.0, 0.1, 10, 10) == pytest.approx(0.1)
+    assert decayed(1.0, 0.1, 30, 10) == pytest.approx(0.1)  # after it
+    assert decayed(1.0, 0.1, 5, 0) == 1.0  # no decay
+    # The run follows it: the last of 4 steps is 3 steps into a decay of 4.
+    argv = args(images, tmp_path, 4, "--lr", "1e-3", "--lr-final", "1e-4", "--warmup", "1")
+    train_main([*argv, "--decay-steps", "4"])
+    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert log[-1]["lr"] == pytest.approx(decayed(1e-3, 1e-4, 3, 4))
