@@ -124,7 +124,8 @@ def _save(path: Path, state: dict) -> None:
     tmp.replace(path)
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The options of ``openlic train``."""
     ap = argparse.ArgumentParser(prog="openlic train", description=__doc__)
     ap.add_argument("--data", nargs="+", default=[], help="folders of training images")
     ap.add_argument(
@@ -216,8 +217,8 @@ def main(argv: list[str] | None = None) -> int:
         choices=("auto", "on", "off"),
         default="auto",
         help="run the nonlinear analysis layers in bfloat16 (auto: where the device "
-        "computes it natively, a CPU with AMX or a CUDA GPU with bfloat16; the steps "
-        "are then about 1.6 times faster on this project's CPUs)",
+        "computes it natively, a CPU with AMX or a CUDA GPU with bfloat16; its steps "
+        "are 1.6 times faster on this project's CPUs: tools/train_speed.py)",
     )
     ap.add_argument("--no-progress", action="store_true")
     ap.add_argument(
@@ -227,53 +228,135 @@ def main(argv: list[str] | None = None) -> int:
         help="CPU threads of PyTorch (default: its own choice; 1 on a busy machine, "
         "where waiting threads stall each other)",
     )
-    args = ap.parse_args(argv)
-    if not args.data and args.bank is None:
-        ap.error("give --data folders or a --bank")
+    return ap
 
+
+def _processes(args: argparse.Namespace, ap: argparse.ArgumentParser) -> tuple[torch.device, int]:
+    """Threads, the device and, under ``torchrun``, the process group: (device, rank)."""
     if args.threads:
         torch.set_num_threads(args.threads)
-    distributed = "WORLD_SIZE" in os.environ and int(os.environ["WORLD_SIZE"]) > 1
-    rank = 0
     device = torch.device(args.device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed crop sizes: pick the fastest kernels
-    if distributed:
-        backend = "nccl" if device.type == "cuda" else "gloo"
-        dist.init_process_group(backend)
-        rank = dist.get_rank()
-        if device.type == "cuda":
-            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
-            torch.cuda.set_device(device)
-    if distributed and args.freeze_transforms:
+    if not _distributed():
+        return device, 0
+    if args.freeze_transforms:
         # DistributedDataParallel fixes the set of trained parameters when it wraps
         # the model; a frozen start would need a second wrapper after unfreezing.
         ap.error("--freeze-transforms is not supported under torchrun")
-    if distributed and args.minutes is not None:
+    if args.minutes is not None:
         # Each process would see its own clock run out at a different step.
         ap.error("--minutes is not supported under torchrun")
-    torch.manual_seed(args.seed)
-    rng = np.random.default_rng([args.seed, rank])
+    dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    if device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+        torch.cuda.set_device(device)
+    return device, dist.get_rank()
 
-    val_paths = [Path(p).resolve() for p in args.val]
+
+def _distributed() -> bool:
+    return "WORLD_SIZE" in os.environ and int(os.environ["WORLD_SIZE"]) > 1
+
+
+def _patch_bank(
+    args: argparse.Namespace, ap: argparse.ArgumentParser, rank: int, val_paths: list[Path]
+) -> np.ndarray:
+    """``--bank``, or the bank of ``--data`` (less the validation pictures), cut on first
+    use by the first process."""
     if args.bank is not None:
         if not args.bank.is_file():
             ap.error(f"--bank {args.bank}: no such file")
-        bank_path = args.bank
-    else:
-        images = [p for p in find_images(args.data) if p.resolve() not in val_paths]
-        bank_dir = args.bank_dir or args.out / "bank"
-        bank_path = bank_dir / f"bank-{bank_key(images, args.seed)}.npy"
-    if not bank_path.exists():
+        return np.load(args.bank, mmap_mode="r")
+    images = [p for p in find_images(args.data) if p.resolve() not in val_paths]
+    bank_dir = args.bank_dir or args.out / "bank"
+    path = bank_dir / f"bank-{bank_key(images, args.seed)}.npy"
+    if not path.exists():
         if rank == 0:
-            build_patch_bank(images, bank_path, seed=args.seed, progress=not args.no_progress)
-        if distributed:
+            build_patch_bank(images, path, seed=args.seed, progress=not args.no_progress)
+        if _distributed():
             dist.barrier()
-    bank = np.load(bank_path, mmap_mode="r")
+    return np.load(path, mmap_mode="r")
+
+
+GAIN_PARAMETERS = {"log_gain", "log_inv_gain", "log_z_scale"}
+"""The gain vectors (and the scale of ``z``): they set the quantisation step of each
+anchor, and at the common learning rate they barely leave their initial spread in
+thousands of steps, so they learn ``--gain-lr-scale`` times faster."""
+SLOW_PREFIXES = ("g_s.", "g_a_linear.")
+"""The synthesis and the linear shortcut, at ``--transform-lr-scale``: a linear start
+(encoder.linear_init) carries its signal on positive offsets through the synthesis,
+and Adam's equal-sized steps on every tap shift those sums coherently."""
+
+
+def parameter_group(name: str) -> str:
+    """The optimiser group of a parameter: gain, slow (see :data:`SLOW_PREFIXES`),
+    analysis (``g_a``, frozen with the slow group at the start) or hyper."""
+    if name in GAIN_PARAMETERS:
+        return "gain"
+    if name.startswith(SLOW_PREFIXES):
+        return "slow"
+    return "analysis" if name.startswith("g_a.") else "hyper"
+
+
+def make_optimizer(model: OpenLICModel, args: argparse.Namespace) -> torch.optim.Adam:
+    """Adam with one parameter group per :func:`parameter_group`, each with its
+    ``lr_scale`` relative to ``--lr``."""
+    groups: dict[str, list] = {"hyper": [], "analysis": [], "gain": [], "slow": []}
+    for name, p in model.named_parameters():
+        groups[parameter_group(name)].append(p)
+    scales = {"gain": args.gain_lr_scale, "slow": args.transform_lr_scale}
+    return torch.optim.Adam(
+        [{"params": ps, "name": g, "lr_scale": scales.get(g, 1.0)} for g, ps in groups.items()],
+        lr=args.lr,
+        fused=True,  # one kernel for all parameters: 2 to 3 times faster than the loop
+    )
+
+
+class TrainingLog:
+    """``log.jsonl``: running means of the loss, rate and MSE, and per-anchor means of
+    the rate and PSNR of the training crops since the last record (which trade-offs
+    improve, and which are stuck)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.avg: dict[str, float] = {}
+        self.per_anchor: dict[int, list] = {}  # anchor -> [sum of bpp, sum of MSE, samples]
+
+    def add(self, losses: dict[str, torch.Tensor], k: torch.Tensor) -> None:
+        for key in ("loss", "bpp", "mse"):
+            v = losses[key].item()
+            self.avg[key] = 0.98 * self.avg.get(key, v) + 0.02 * v
+        bpps, mses = losses["bpp_each"].tolist(), losses["mse_each"].tolist()
+        for kk, b, e in zip(k.tolist(), bpps, mses):
+            a = self.per_anchor.setdefault(kk, [0.0, 0.0, 0])
+            a[0], a[1], a[2] = a[0] + b, a[1] + e, a[2] + 1
+
+    def write(self, step: int, lr: float, val: dict | None) -> None:
+        record: dict = {"val": val} if val is not None else {}
+        record.update(step=step, time=time.time(), lr=lr, **self.avg)
+        if self.per_anchor:
+            record["anchors"] = {
+                str(kk): {"bpp": a[0] / a[2], "psnr": 10 * math.log10(a[2] / max(a[1], 1e-12))}
+                for kk, a in sorted(self.per_anchor.items())
+            }
+            self.per_anchor.clear()
+        with self.path.open("a") as f:
+            f.write(json.dumps(record) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = build_parser()
+    args = ap.parse_args(argv)
+    if not args.data and args.bank is None:
+        ap.error("give --data folders or a --bank")
+    device, rank = _processes(args, ap)
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng([args.seed, rank])
+    val_paths = [Path(p).resolve() for p in args.val]
+    bank = _patch_bank(args, ap, rank, val_paths)
     val_imgs = [np.asarray(Image.open(p).convert("RGB")) for p in val_paths]
 
     cfg = ModelConfig.from_dict({**ModelConfig().to_dict(), **RECIPE_MODEL, **args.model_config})
-    step = 0
     state = None
     if args.resume:
         state = torch.load(args.resume, map_location="cpu", weights_only=False)
@@ -281,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
     args.freeze_transforms, args.transform_lr_scale = curriculum(
         cfg,
         fresh=state is None and not args.init,
-        distributed=distributed,
+        distributed=_distributed(),
         freeze=args.freeze_transforms,
         slow=args.transform_lr_scale,
     )
@@ -289,32 +372,11 @@ def main(argv: list[str] | None = None) -> int:
     # only ones with AMX): 10 % faster steps in float32 here, 3 times in bfloat16.
     model = OpenLICModel(cfg).to(device, memory_format=torch.channels_last)
     bf16 = args.bf16_analysis == "on" or (args.bf16_analysis == "auto" and native_bf16(device))
-    # The gain vectors set the quantisation step of each anchor; at the common learning
-    # rate they barely leave their initial spread in thousands of steps, so they learn
-    # --gain-lr-scale times faster.
-    gain_names = {"log_gain", "log_inv_gain", "log_z_scale"}
-    # A linear start (encoder.linear_init) carries its signal on positive offsets
-    # through the synthesis: Adam's equal-sized steps on every tap shift those sums
-    # coherently, so the synthesis and the linear shortcut take smaller steps.
-    slow = ("g_s.", "g_a_linear.")
-
-    def group_of(name: str) -> str:
-        if name in gain_names:
-            return "gain"
-        if name.startswith(slow):
-            return "slow"
-        return "analysis" if name.startswith("g_a.") else "hyper"
-
-    groups: dict[str, list] = {"hyper": [], "analysis": [], "gain": [], "slow": []}
-    for n, p in model.named_parameters():
-        groups[group_of(n)].append(p)
-    scales = {"gain": args.gain_lr_scale, "slow": args.transform_lr_scale}
-    opt = torch.optim.Adam(
-        [{"params": ps, "name": g, "lr_scale": scales.get(g, 1.0)} for g, ps in groups.items()],
-        lr=args.lr,
-        fused=True,  # one kernel for all parameters: 2 to 3 times faster than the loop
-    )
-    transforms = groups["analysis"] + groups["slow"]
+    opt = make_optimizer(model, args)
+    transforms = [
+        p for g in opt.param_groups if g["name"] in ("analysis", "slow") for p in g["params"]
+    ]
+    step = 0
     if state is not None:
         model.load_state_dict(state["model"])
         if "optimizer" in state and len(state["optimizer"]["param_groups"]) == len(
@@ -342,15 +404,13 @@ def main(argv: list[str] | None = None) -> int:
         ema.n_averaged.fill_(1)
     warm = state is None or "optimizer" not in state
     warm_from = step
-    net = torch.nn.parallel.DistributedDataParallel(model) if distributed else model
+    net = torch.nn.parallel.DistributedDataParallel(model) if _distributed() else model
     lambdas = torch.tensor(cfg.lambdas, device=device)
-    log_path = args.out / "log.jsonl"
     args.out.mkdir(parents=True, exist_ok=True)
+    log = TrainingLog(args.out / "log.jsonl")
     batches = random_crops(bank, args.crop, args.batch, rng)
     last_ckpt = time.monotonic()
     bar = tqdm(total=args.steps, initial=step, disable=args.no_progress or rank != 0, desc="train")
-    avg: dict[str, float] = {}
-    per_anchor: dict[int, list] = {}  # anchor -> [sum of bpp, sum of MSE, samples]
 
     def checkpoint(step: int) -> dict:
         return {
@@ -380,8 +440,8 @@ def main(argv: list[str] | None = None) -> int:
         # the gradient, which would throw a good start away.
         thaw = min(1.0, (since_thaw + 1) / args.warmup) if args.freeze_transforms else 1.0
         for g in opt.param_groups:
-            ramp = thaw if g.get("name") in ("analysis", "slow") else 1.0
-            g["lr"] = lr * g.get("lr_scale", 1.0) * ramp
+            ramp = thaw if g["name"] in ("analysis", "slow") else 1.0
+            g["lr"] = lr * g["lr_scale"] * ramp
         x = torch.from_numpy(batch).to(device, memory_format=torch.channels_last)
         k = torch.from_numpy(rng.integers(0, len(cfg.lambdas), x.shape[0])).to(device)
         out = net(x, k, bf16_analysis=bf16)
@@ -396,34 +456,20 @@ def main(argv: list[str] | None = None) -> int:
         # statistics below wait for it.
         batch = next(batches)
         step += 1
-        for key in ("loss", "bpp", "mse"):
-            v = losses[key].item()
-            avg[key] = 0.98 * avg.get(key, v) + 0.02 * v
-        # Per-anchor running means: which trade-offs improve, and which are stuck.
-        for kk, b, e in zip(k.tolist(), losses["bpp_each"].tolist(), losses["mse_each"].tolist()):
-            a = per_anchor.setdefault(kk, [0.0, 0.0, 0])
-            a[0], a[1], a[2] = a[0] + b, a[1] + e, a[2] + 1
+        log.add(losses, k)
         bar.update(1)
         if step % 50 == 0:
-            bar.set_postfix(loss=f"{avg['loss']:.3f}", bpp=f"{avg['bpp']:.3f}")
+            bar.set_postfix(loss=f"{log.avg['loss']:.3f}", bpp=f"{log.avg['bpp']:.3f}")
         if rank != 0:
             continue
-        record: dict = {}
+        val = None
         if step % args.eval_every == 0 and val_imgs:
             k_last = len(cfg.lambdas) - 1
-            record["val"] = evaluate(
+            val = evaluate(
                 ema.module if ema is not None else model, val_imgs, [0, k_last // 2, k_last]
             )
-        if step % 200 == 0 or record:
-            record.update(step=step, time=time.time(), lr=lr, **avg)
-            if per_anchor:
-                record["anchors"] = {
-                    str(kk): {"bpp": a[0] / a[2], "psnr": 10 * math.log10(a[2] / max(a[1], 1e-12))}
-                    for kk, a in sorted(per_anchor.items())
-                }
-                per_anchor.clear()
-            with log_path.open("a") as f:
-                f.write(json.dumps(record) + "\n")
+        if step % 200 == 0 or val is not None:
+            log.write(step, lr, val)
         if args.freeze_transforms and step - first_step == args.freeze_transforms:
             # The end of the frozen phase, kept: the point to go back to if the thawed
             # transforms lose what the start gave.
@@ -434,7 +480,7 @@ def main(argv: list[str] | None = None) -> int:
             _save(args.out / "last.pt", checkpoint(step))
             last_ckpt = time.monotonic()
     bar.close()
-    if distributed:
+    if _distributed():
         dist.destroy_process_group()
     return 0
 
