@@ -201,3 +201,21 @@ def test_learning_rate_decay(images, tmp_path):
     train_main([*argv, "--decay-steps", "4"])
     log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert log[-1]["lr"] == pytest.approx(decayed(1e-3, 1e-4, 3, 4))
+
+
+def test_parameter_groups_of_the_recipe():
+    from encoder.model import ModelConfig, OpenLICModel
+    from encoder.train import parameter_group
+
+    model = OpenLICModel(ModelConfig(linear_analysis=True))
+    groups: dict[str, set[str]] = {}
+    for name, _ in model.named_parameters():
+        groups.setdefault(parameter_group(name), set()).add(name.split(".")[0])
+    # The synthesis and the linear shortcut learn slowly, the gains fast; g_a is frozen
+    # with the slow group at a linear start; the hyperprior trains throughout.
+    assert groups == {
+        "slow": {"g_s", "g_a_linear"},
+        "analysis": {"g_a"},
+        "gain": {"log_gain", "log_inv_gain", "log_z_scale"},
+        "hyper": {"h_a", "h_s", "h_s_out"},
+    }
