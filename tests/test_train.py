@@ -219,3 +219,16 @@ def test_parameter_groups_of_the_recipe():
         "gain": {"log_gain", "log_inv_gain", "log_z_scale"},
         "hyper": {"h_a", "h_s", "h_s_out"},
     }
+
+
+def test_validation_loss_of_the_training_figure():
+    from tools.plot_training import validation_losses
+
+    records = [
+        {"step": 200, "loss": 1.0},  # no validation: skipped
+        {"step": 400, "val": {"0": {"bpp": 0.5, "psnr": 20.0}, "6": {"bpp": 2.0, "psnr": 40.0}}},
+    ]
+    losses = validation_losses(records, (0.001, 0, 0, 0, 0, 0, 0.1))
+    # bpp + lambda * 255^2 * MSE, the MSE of samples in 0..1 from the PSNR.
+    assert losses[0] == [(400, pytest.approx(0.5 + 0.001 * 255**2 * 0.01))]
+    assert losses[6] == [(400, pytest.approx(2.0 + 0.1 * 255**2 * 1e-4))]
