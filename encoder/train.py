@@ -5,7 +5,9 @@ its rate-distortion trade-off. Runs on CPU or CUDA; under ``torchrun`` it trains
 DistributedDataParallel (gloo on CPU, NCCL on CUDA), each process drawing its own
 crops. The defaults are the recipe of the shipped model (:data:`RECIPE_MODEL`: a
 linear start with M = 256, its transforms frozen for :data:`RECIPE_FREEZE` steps, the
-synthesis at :data:`RECIPE_SLOW_LR` of the learning rate).
+synthesis at :data:`RECIPE_SLOW_LR` of the learning rate). Tensors are channels-last,
+and the nonlinear analysis runs in bfloat16 where the device computes it natively
+(:func:`native_bf16`; ``docs/training.rst`` gives the measurements behind both).
 """
 
 from __future__ import annotations
