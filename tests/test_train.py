@@ -232,3 +232,11 @@ def test_validation_loss_of_the_training_figure():
     # bpp + lambda * 255^2 * MSE, the MSE of samples in 0..1 from the PSNR.
     assert losses[0] == [(400, pytest.approx(0.5 + 0.001 * 255**2 * 0.01))]
     assert losses[6] == [(400, pytest.approx(2.0 + 0.1 * 255**2 * 1e-4))]
+
+
+def test_train_speed_benchmark_runs(capsys):
+    from tools.train_speed import SETTINGS, main
+
+    main(["--batch", "1", "--crop", "64", "--steps", "1", "--rounds", "1"])
+    out = capsys.readouterr().out
+    assert all(name in out for name in SETTINGS)
