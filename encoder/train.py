@@ -406,7 +406,6 @@ def main(argv: list[str] | None = None) -> int:
         ema.module.load_state_dict(state["ema"])
         ema.n_averaged.fill_(1)
     warm = state is None or "optimizer" not in state
-    warm_from = step
     net = torch.nn.parallel.DistributedDataParallel(model) if _distributed() else model
     lambdas = torch.tensor(cfg.lambdas, device=device)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -438,7 +437,7 @@ def main(argv: list[str] | None = None) -> int:
         # weights, to stay small).
         into_decay = step - (args.steps - args.decay_steps)
         lr = decayed(args.lr, args.lr_final, into_decay, args.decay_steps)
-        lr *= min(1.0, (step - warm_from + 1) / args.warmup) if warm else 1.0
+        lr *= min(1.0, (step - first_step + 1) / args.warmup) if warm else 1.0
         # Thawed transforms warm up again: Adam's first steps have full size whatever
         # the gradient, which would throw a good start away.
         thaw = min(1.0, (since_thaw + 1) / args.warmup) if args.freeze_transforms else 1.0
