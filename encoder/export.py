@@ -160,6 +160,15 @@ def reorder_latent_channels(model: OpenLICModel, perm: torch.Tensor) -> None:
         model.log_inv_gain.copy_(model.log_inv_gain[:, perm])
 
 
+def _anchor_interpolation(
+    k: int, q: int, below: float, above: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Lower anchor and weight of the upper one for every quality index (E.4 step 5)."""
+    pos = np.linspace(-below, k - 1 + above, q)
+    lo = np.clip(np.floor(pos).astype(int), 0, k - 2)
+    return lo, pos - lo
+
+
 def quality_gains(
     model: OpenLICModel,
     q: int = NUM_QUALITIES,
@@ -175,12 +184,27 @@ def quality_gains(
     """
     lg = model.log_gain.detach().double().numpy()
     lig = model.log_inv_gain.detach().double().numpy()
-    pos = np.linspace(-below, len(lg) - 1 + above, q)
-    lo = np.clip(np.floor(pos).astype(int), 0, len(lg) - 2)
-    t = (pos - lo)[:, None]
+    lo, t = _anchor_interpolation(len(lg), q, below, above)
+    t = t[:, None]
     g = np.exp(lg[lo] * (1 - t) + lg[lo + 1] * t)
     ig = np.exp(lig[lo] * (1 - t) + lig[lo + 1] * t)
     return g, ig
+
+
+def quality_lambdas(
+    model: OpenLICModel,
+    q: int = NUM_QUALITIES,
+    below: float = QUALITY_BELOW,
+    above: float = QUALITY_ABOVE,
+) -> np.ndarray:
+    """The rate-distortion trade-off of every quality index, placed as its gains are.
+
+    The logarithms of the anchors' trade-offs are interpolated (and extrapolated) like
+    those of their gains: the trade-off the latent refinement of E.3.1 descends.
+    """
+    ll = np.log(np.asarray(model.cfg.lambdas, dtype=np.float64))
+    lo, t = _anchor_interpolation(len(ll), q, below, above)
+    return np.exp(ll[lo] * (1 - t) + ll[lo + 1] * t)
 
 
 def export(model: OpenLICModel, calib_patches: np.ndarray) -> bytes:
@@ -247,6 +271,34 @@ def export(model: OpenLICModel, calib_patches: np.ndarray) -> bytes:
     return write_container(rec, PARAMS_MAGIC)
 
 
+ENCODER_SIDE = ("g_a.", "g_a_linear.", "h_a.")
+"""The analysis transforms, which only the encoder has."""
+DECODER_SIDE = ("h_s.", "h_s_out.", "g_s.", "log_z_scale")
+"""The float decoder networks, which the latent refinement descends through (E.3.1)."""
+
+
+def encoder_weights(model: OpenLICModel, data: bytes) -> dict:
+    """What the encoder loads beside the parameter set ``data`` (the permuted model).
+
+    The weights in half precision, plenty for an analysis that the decoder never
+    repeats and for the descent of the refinement; the gains and trade-offs of the
+    quality indices in float32, and the SHA-256 of the parameter set, so that the
+    encoder never codes with weights that do not match it.
+    """
+    g, ig = quality_gains(model)
+    sides = ENCODER_SIDE + DECODER_SIDE
+    return {
+        "config": model.cfg.to_dict(),
+        "model": {k: v.half() for k, v in model.state_dict().items() if k.startswith(sides)},
+        "quality": {
+            "gain": torch.from_numpy(g).float(),
+            "inverse_gain": torch.from_numpy(ig).float(),
+            "lambda": torch.from_numpy(quality_lambdas(model)).float(),
+        },
+        "params_sha256": hashlib.sha256(data).hexdigest(),
+    }
+
+
 def load_model(path: Path) -> OpenLICModel:
     state = torch.load(path, map_location="cpu", weights_only=False)
     model = OpenLICModel(ModelConfig.from_dict(state["config"]))
@@ -276,17 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     data = export(model, calib)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_bytes(data)
-    # The encoder needs only the analysis side; half precision is plenty for it.
-    encoder_side = ("g_a.", "g_a_linear.", "h_a.")
-    analysis = {k: v.half() for k, v in model.state_dict().items() if k.startswith(encoder_side)}
-    torch.save(
-        {
-            "config": model.cfg.to_dict(),
-            "model": analysis,
-            "params_sha256": hashlib.sha256(data).hexdigest(),
-        },
-        args.encoder_out,
-    )
+    torch.save(encoder_weights(model, data), args.encoder_out)
     print(f"{args.out}: {len(data)} bytes, SHA-256 {hashlib.sha256(data).hexdigest()}")
     return 0
 

@@ -19,8 +19,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from encoder.export import DECODER_SIDE
 from encoder.model import ModelConfig, OpenLICModel
 from encoder.rans import encode as rans_encode
+from encoder.refine import REFINE_MAX_PIXELS, refine_latent
 from encoder.writer import write_codestream
 from refdec.codestream import PictureHeader
 from refdec.hyper import hyper_symbol_tables, hyper_synthesis
@@ -47,6 +49,9 @@ class Codec:
     model: OpenLICModel
     params: ParameterSet
     params_sha256: bytes
+    quality: dict[str, torch.Tensor] | None = None
+    """Float gain, inverse gain and trade-off of each quality index, for the latent
+    refinement (E.3.1); None for encoder weights without the decoder networks."""
 
 
 @cache
@@ -71,7 +76,9 @@ def load_codec(params_path: Path | None = None) -> Codec:
         raise ValueError(f"encoder weights {weights} do not match {params_path}")
     model = OpenLICModel(ModelConfig.from_dict(state["config"]))
     model.load_state_dict({k: v.float() for k, v in state["model"].items()}, strict=False)
-    return Codec(model.eval(), load_parameter_set(data), sha)
+    decoder = all(any(k.startswith(p) for k in state["model"]) for p in DECODER_SIDE)
+    quality = state.get("quality") if decoder else None
+    return Codec(model.eval(), load_parameter_set(data), sha, quality)
 
 
 @dataclass
@@ -82,6 +89,8 @@ class Analysis:
     width: int
     y: np.ndarray
     """Float latent (M, Hy, Wy), ungained."""
+    z: np.ndarray
+    """Float hyper-latent (MZ, Hz, Wz), before rounding."""
     z_hat: np.ndarray
     """int32 (MZ, Hz, Wz)."""
     mean_fp: np.ndarray
@@ -121,22 +130,69 @@ def tiled_analysis(
     return y
 
 
+def _picture(image: np.ndarray, bit_depth: int) -> torch.Tensor:
+    """The samples scaled to 0..1, as a (1, 3, H, W) tensor (E.3 step 1)."""
+    x = torch.from_numpy(image.astype(np.float32) / ((1 << bit_depth) - 1))
+    return x.permute(2, 0, 1)[None]
+
+
 @torch.no_grad()
 def analyse(codec: Codec, image: np.ndarray, bit_depth: int) -> Analysis:
     """Run the analysis transforms and the (integer) hyper synthesis."""
     h, w = image.shape[:2]
-    x = torch.from_numpy(image.astype(np.float32) / ((1 << bit_depth) - 1))
-    x = x.permute(2, 0, 1)[None]
-    x = F.pad(x, (0, -w % 64, 0, -h % 64), mode="replicate")
+    x = F.pad(_picture(image, bit_depth), (0, -w % 64, 0, -h % 64), mode="replicate")
     hy, wy = math.ceil(h / 16), math.ceil(w / 16)
     hz, wz = math.ceil(hy / 4), math.ceil(wy / 4)
     model = codec.model
     y = tiled_analysis(model.analysis, x, model.cfg.m_latent)
+    z = model.h_a(y)[0, :, :hz, :wz]
+    return _with_hyper(codec, y[0, :, :hy, :wy], z, h, w)
+
+
+def _with_hyper(codec: Codec, y: torch.Tensor, z: torch.Tensor, h: int, w: int) -> Analysis:
+    """The analysis of latents ``y`` and ``z``: ``z`` rounded, its integer hyper synthesis."""
     lim = codec.params.hyper_in_max
-    z_hat = torch.round(model.h_a(y)).clamp(-lim, lim)[0, :, :hz, :wz]
-    z_hat = z_hat.numpy().astype(np.int32)
-    mean_fp, ls_fp = hyper_synthesis(z_hat, codec.params, hy, wy)
-    return Analysis(h, w, y[0, :, :hy, :wy].double().numpy(), z_hat, mean_fp, ls_fp)
+    z_hat = torch.round(z).clamp(-lim, lim).numpy().astype(np.int32)
+    mean_fp, ls_fp = hyper_synthesis(z_hat, codec.params, y.shape[1], y.shape[2])
+    return Analysis(h, w, y.double().numpy(), z.numpy(), z_hat, mean_fp, ls_fp)
+
+
+def refine_analysis(
+    codec: Codec,
+    image: np.ndarray,
+    bit_depth: int,
+    a: Analysis,
+    quality: int,
+    iterations: int,
+    progress: Callable[[int], None] | None = None,
+) -> Analysis:
+    """``a`` with its latents refined for the quality index ``quality`` (E.3.1)."""
+    if codec.quality is None:
+        raise ValueError(
+            "these encoder weights carry no decoder networks, which refinement needs: "
+            "export them again with python -m encoder.export"
+        )
+    if a.width * a.height > REFINE_MAX_PIXELS:
+        raise ValueError(
+            f"refinement is limited to pictures of {REFINE_MAX_PIXELS} pixels "
+            f"({a.width}x{a.height} has {a.width * a.height}); encode without it"
+        )
+    x = _picture(image, bit_depth)
+    gain, inv_gain = (
+        codec.quality[k][quality][None, :, None, None] for k in ("gain", "inverse_gain")
+    )
+    y, z = refine_latent(
+        codec.model,
+        x,
+        torch.from_numpy(a.y).float()[None],
+        torch.from_numpy(a.z)[None],
+        gain,
+        inv_gain,
+        float(codec.quality["lambda"][quality]),
+        iterations,
+        progress,
+    )
+    return _with_hyper(codec, y[0].detach(), z[0].detach(), a.height, a.width)
 
 
 def quantise(a: Analysis, quality: int, params: ParameterSet) -> tuple[np.ndarray, np.ndarray]:
@@ -224,12 +280,18 @@ def encode_detailed(
     bit_depth: int = 8,
     quality: int | None = None,
     bpp: float | None = None,
+    refine_iterations: int = 0,
     tile_size_log2: int = DEFAULT_TILE_LOG2,
     channel_groups: int = DEFAULT_GROUPS,
     codec: Codec | None = None,
     params_path: Path | str | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> Encoded:
-    """Encode an (H, W, 3) picture; see :func:`encode`."""
+    """Encode an (H, W, 3) picture; see :func:`encode`.
+
+    ``progress`` is called with the number of refinement iterations done since its last
+    call (for a progress bar; a search for ``bpp`` refines more than once).
+    """
     codec = codec or load_codec(Path(params_path) if params_path else None)
     if image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"expected an (H, W, 3) picture, got shape {image.shape}")
@@ -237,48 +299,87 @@ def encode_detailed(
         raise ValueError(f"bit depth must be 8 or 10, got {bit_depth}")
     if quality is not None and bpp is not None:
         raise ValueError("give either quality or bpp, not both")
+    if refine_iterations < 0:
+        raise ValueError(f"refinement iterations must be 0 or more, got {refine_iterations}")
     smallest_level(image.shape[1], image.shape[0])  # refuse before any work is done
     a = analyse(codec, image, bit_depth)
+    nq = codec.params.num_qualities
+    if bpp is None and quality is None:
+        quality = DEFAULT_QUALITY
+    if quality is not None and not 0 <= quality < nq:
+        raise ValueError(f"quality must lie in 0..{nq - 1}")
 
-    def at(q: int) -> tuple[bytes, np.ndarray]:
-        return _codestream(codec, a, q, bit_depth, tile_size_log2, channel_groups)
+    def at(q: int, refined: bool = False) -> Encoded:
+        aq = (
+            refine_analysis(codec, image, bit_depth, a, q, refine_iterations, progress)
+            if refined
+            else a
+        )
+        data, r = _codestream(codec, aq, q, bit_depth, tile_size_log2, channel_groups)
+        return Encoded(data, q, r, aq)
 
-    if bpp is None:
-        q = DEFAULT_QUALITY if quality is None else quality
-        if not 0 <= q < codec.params.num_qualities:
-            raise ValueError(f"quality must lie in 0..{codec.params.num_qualities - 1}")
-        data, r = at(q)
-        return Encoded(data, q, r, a)
-    q, (data, r) = search_quality(at, bpp * a.width * a.height / 8, codec.params.num_qualities)
-    return Encoded(data, q, r, a)
+    if quality is not None:
+        return at(quality, refined=refine_iterations > 0)
+    target = bpp * a.width * a.height / 8
+    plain = cache(at)
+    q = search_quality(lambda q: len(plain(q).data), target, nq)
+    if refine_iterations == 0:
+        return plain(q)
+    # The refined codestream of a quality index is smaller than the plain one: search
+    # again from q, with refinement at every probe, along the plain log-size slope.
+    near = [max(0, q - 8), min(nq - 1, q + 8)]
+    slope = math.log(len(plain(near[1]).data) / len(plain(near[0]).data)) / (near[1] - near[0])
+    return search_refined(lambda q: at(q, refined=True), target, q, slope, nq)
 
 
-def search_quality(at, target_bytes: float, num_qualities: int):  # noqa: ANN001
+REFINED_RATE_TOLERANCE = 0.02
+"""A refined search for a target rate stops within this fraction of the target."""
+REFINED_PROBES = 5
+"""At most this many refined encodings in a search for a target rate."""
+
+
+def search_refined(
+    at: Callable[[int], Encoded], target_bytes: float, q: int, slope: float, num_qualities: int
+) -> Encoded:
+    """The refined encoding nearest ``target_bytes``, by secant steps from ``q``.
+
+    The logarithm of the size is close to linear in the quality index; ``slope`` is its
+    first estimate, which the last two probes replace once they differ.
+    """
+    probes: dict[int, Encoded] = {}
+    prev: tuple[int, float] | None = None
+    while q not in probes and len(probes) < REFINED_PROBES:
+        probes[q] = enc = at(q)
+        size = len(enc.data)
+        if abs(size - target_bytes) <= REFINED_RATE_TOLERANCE * target_bytes:
+            break
+        if prev is not None and prev[0] != q and math.log(size / prev[1]) / (q - prev[0]) > 0:
+            slope = math.log(size / prev[1]) / (q - prev[0])
+        prev = (q, size)
+        step = math.log(target_bytes / size) / max(slope, 1e-6)
+        q = min(num_qualities - 1, max(0, q + round(step)))
+    return min(probes.values(), key=lambda e: abs(len(e.data) - target_bytes))
+
+
+def search_quality(size: Callable[[int], int], target_bytes: float, num_qualities: int) -> int:
     """Quality whose codestream size is nearest to ``target_bytes`` (bisection).
 
     Sizes grow with the quality index; the search brackets the target and returns the
     closer of the two neighbours.
     """
+    size = cache(size)
     lo, hi = 0, num_qualities - 1
-    cache_: dict[int, tuple[bytes, np.ndarray]] = {}
-
-    def size(q: int) -> int:
-        if q not in cache_:
-            cache_[q] = at(q)
-        return len(cache_[q][0])
-
     if size(lo) >= target_bytes:
-        return lo, cache_[lo]
+        return lo
     if size(hi) <= target_bytes:
-        return hi, cache_[hi]
+        return hi
     while hi - lo > 1:
         mid = (lo + hi) // 2
         if size(mid) <= target_bytes:
             lo = mid
         else:
             hi = mid
-    best = min((lo, hi), key=lambda q: abs(size(q) - target_bytes))
-    return best, cache_[best]
+    return min((lo, hi), key=lambda q: abs(size(q) - target_bytes))
 
 
 def encode(image: np.ndarray, **kwargs) -> bytes:  # noqa: ANN003
@@ -286,6 +387,8 @@ def encode(image: np.ndarray, **kwargs) -> bytes:  # noqa: ANN003
 
     ``bit_depth`` (8 or 10) gives the range of the samples; ``quality`` (0..255) sets
     the quality index directly, ``bpp`` searches the quality whose file, headers
-    included, is closest to that many bits per pixel.
+    included, is closest to that many bits per pixel. ``refine_iterations`` > 0
+    refines the latent for the quality (E.3.1): smaller files at a higher PSNR, for
+    that many descent steps of the float decoder per encoding.
     """
     return encode_detailed(image, **kwargs).data

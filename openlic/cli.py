@@ -139,10 +139,14 @@ def encode_file(
     quality: int | None = None,
     bpp: float | None = None,
     params: str | None = None,
+    refine: int = 0,
+    progress: bool = False,
 ) -> tuple[bytes, Any, int]:
     """Encode the picture file ``src`` to the codestream file ``dst``.
 
-    Returns the codestream, the picture array and its bit depth.
+    ``refine`` > 0 refines the latent with that many descent steps (WD E.3.1), with a
+    progress bar on stderr when ``progress``. Returns the codestream, the picture array
+    and its bit depth.
     """
     _existing_file(src, "input picture")
     _existing_file(params, "parameter set")
@@ -158,14 +162,29 @@ def encode_file(
         if not _accepts(encode, "params_path"):
             raise CliError("this version of the encoder does not support --params")
         kwargs["params_path"] = params
+    if refine:
+        if not _accepts(encode, "refine_iterations"):
+            raise CliError("this version of the encoder does not support --refine")
+        kwargs["refine_iterations"] = refine
     try:
         image, bit_depth = read_image(src)
     except (OSError, ValueError) as e:
         raise CliError(f"cannot read picture '{src}': {e}") from None
+    bar = None
+    if refine and progress:
+        from tqdm import tqdm
+
+        # A search for --bpp refines at several qualities: the total is not known.
+        total = refine if bpp is None else None
+        bar = tqdm(total=total, desc="refining", unit="step", dynamic_ncols=True, leave=False)
+        kwargs["progress"] = bar.update
     try:
         data = encode(image, bit_depth=bit_depth, **kwargs)
     except ValueError as e:
         raise CliError(f"cannot encode '{src}': {e}") from None
+    finally:
+        if bar is not None:
+            bar.close()
     _write_bytes(dst, data)
     return data, image, bit_depth
 
@@ -210,7 +229,13 @@ def _write_with(dst: str, writer: Callable[[Path], Any]) -> None:
 
 def _cmd_encode(args: argparse.Namespace) -> int:
     data, image, bit_depth = encode_file(
-        args.input, args.output, quality=args.quality, bpp=args.bpp, params=args.params
+        args.input,
+        args.output,
+        quality=args.quality,
+        bpp=args.bpp,
+        params=args.params,
+        refine=args.refine,
+        progress=not args.quiet,
     )
     if not args.quiet:
         h, w = image.shape[:2]
@@ -495,6 +520,15 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_float,
         metavar="B",
         help="target rate in bits per pixel; the encoder picks the quality",
+    )
+    e.add_argument(
+        "--refine",
+        type=_nonnegative_int,
+        default=0,
+        metavar="N",
+        help="refine the latent for the picture with N descent steps of the float "
+        "decoder (WD E.3.1): smaller files at the same PSNR, slower; 50 is a good "
+        "setting; default: 0 (off)",
     )
     e.add_argument("--params", metavar="FILE", help="parameter set (.olp); default: shipped")
     e.add_argument("--quiet", action="store_true", help="print nothing on success")

@@ -139,9 +139,7 @@ def test_encode_without_torch_exit_1(tmp_path: Path) -> None:
         "from openlic.cli import main\n"
         f"sys.exit(main(['encode', {str(SAMPLE)!r}, {str(tmp_path / 'a.olic')!r}]))\n"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
-    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == cli.EXIT_USAGE, proc.stderr
     assert_one_line_error(proc.stderr, "PyTorch", "openlic[train]")
 
@@ -158,9 +156,7 @@ def test_decoder_side_does_not_import_torch() -> None:
         "        if e.name == 'torch': raise\n"
         "print('ok')\n"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300
-    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "ok"
 
@@ -312,9 +308,7 @@ def test_console_script_usage_error_exit_1(tmp_path: Path) -> None:
 # -- round trip (needs the encoder, the decoder and a shipped parameter set) -----------
 
 
-def test_encode_decode_info_round_trip(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
+def test_encode_decode_info_round_trip(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     pytest.importorskip("torch")
     for module, attr in [
         ("encoder", "encode"),
@@ -342,6 +336,32 @@ def test_encode_decode_info_round_trip(
     code, out, err = run_cli(capsys, "info", str(stream), "--json")
     assert code == 0, err
     json.loads(out)
+
+
+def test_encode_refine_shows_progress_and_decodes(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    pytest.importorskip("torch")
+    from PIL import Image
+
+    small = tmp_path / "small.png"
+    Image.open(SAMPLE).crop((200, 40, 328, 136)).save(small)  # 128 x 96
+    stream = tmp_path / "small.olic"
+    code, out, err = run_cli(capsys, "encode", str(small), str(stream), "--refine", "8")
+    assert code == 0, err
+    assert "refining" in err and "/8" in err  # the progress bar, on stderr
+    assert refdec_decode_shape(stream) == (96, 128, 3)
+    code, out, err = run_cli(capsys, "encode", str(small), str(stream), "--refine", "8", "--quiet")
+    assert code == 0 and out == "" and err == "", err
+    code, _, err = run_cli(capsys, "encode", str(small), str(stream), "--refine", "-3")
+    assert code != 0
+    assert_one_line_error(err, "--refine", "must not be negative")
+
+
+def refdec_decode_shape(stream: Path) -> tuple[int, ...]:
+    import refdec
+
+    return refdec.decode(stream.read_bytes()).samples.shape
 
 
 # -- atomic output -----------------------------------------------------------------------

@@ -1,0 +1,118 @@
+"""Latent refinement: an encoder that searches its latent (informative, WD E.3.1).
+
+The analysis transform predicts a latent in one pass; the decoder only sees the
+quantised latent the encoder writes, so the encoder may choose any other. Refinement
+starts from the analysis and descends the rate-distortion cost ``R + lambda * D`` of the
+picture at hand with respect to the latent ``y`` and the hyper-latent ``z``, through the
+float hyper synthesis and synthesis, as Campos et al. (CVPR workshops 2019) and Yang et
+al. (NeurIPS 2020) did. Rounding has no useful gradient; the descent uses the annealed
+soft rounding of Yang et al. ("stochastic Gumbel annealing" without the noise): a value
+``v`` between the integers ``f`` and ``f + 1`` becomes the weighted mean of the two, with
+weights ``exp(-atanh(d) / tau)`` for the distance ``d`` to each, and the temperature
+``tau`` falls from :data:`TAU_START` to :data:`TAU_END`, so that the relaxed cost turns
+into the cost of rounded values. The result is what the encoder rounds and codes.
+
+Nothing here is normative: the decoder reconstructs whatever latent the encoder writes.
+The descent needs the float decoder networks, which the encoder weights carry besides
+the analysis (:mod:`encoder.export`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+
+from encoder.model import OpenLICModel, gaussian_likelihood, run_chain
+
+LEARNING_RATE = 0.1
+"""Adam step on the gained latent, whose quantisation bin is 1 wide (and on z)."""
+TAU_START = 0.5
+TAU_END = 0.01
+REFINE_MAX_PIXELS = 1 << 22
+"""Largest picture (4 MP) refined: the descent keeps the activations of the whole
+synthesis for its backward pass, about 400 bytes a pixel."""
+
+
+def soft_round(v: Tensor, tau: float) -> Tensor:
+    """Annealed soft rounding: tends to ``round(v)`` as ``tau`` tends to 0."""
+    f = torch.floor(v)
+    d = (v - f).clamp(0.0, 1.0 - 1e-5)
+    w_floor = torch.exp(-torch.atanh(d) / tau)
+    w_ceil = torch.exp(-torch.atanh((1.0 - d).clamp(0.0, 1.0 - 1e-5)) / tau)
+    return f + w_ceil / (w_floor + w_ceil)
+
+
+def rd_cost(
+    model: OpenLICModel,
+    x: Tensor,
+    yg: Tensor,
+    z: Tensor,
+    gain: Tensor,
+    inv_gain: Tensor,
+    lam: float,
+    tau: float | None,
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Rate (bits per pixel), MSE and ``bpp + lam * 255^2 * MSE`` of a latent.
+
+    ``x`` is the picture (1, 3, H, W) in 0..1; ``yg`` the gained latent (1, M, Hy, Wy),
+    ``z`` the hyper-latent (1, MZ, Hz, Wz), both cropped as the codestream carries them;
+    ``gain`` and ``inv_gain`` are (1, M, 1, 1). ``tau`` None rounds exactly (the cost
+    of what the encoder writes, up to the integer arithmetic of the decoder); a
+    temperature rounds softly.
+    """
+    rnd = torch.round if tau is None else (lambda v: soft_round(v, tau))
+    z_hat = rnd(z)
+    mean, log_scale = model.hyper_synthesis(z_hat)
+    hy, wy = yg.shape[2:]
+    mean_g = mean[..., :hy, :wy] * gain
+    scale_g = log_scale[..., :hy, :wy].exp() * gain
+    r = rnd(yg - mean_g)
+    z_scale = model.log_z_scale.exp()[None, :, None, None].expand_as(z_hat)
+    bits = -torch.log2(gaussian_likelihood(r, scale_g)).sum()
+    bits = bits - torch.log2(gaussian_likelihood(z_hat, z_scale)).sum()
+    x_hat = run_chain(model.g_s, (r + mean_g) * inv_gain)
+    h, w = x.shape[2:]
+    bpp = bits / (h * w)
+    mse = (x_hat[..., :h, :w] - x).pow(2).mean()
+    return bpp, mse, bpp + lam * 255.0**2 * mse
+
+
+def refine_latent(
+    model: OpenLICModel,
+    x: Tensor,
+    y: Tensor,
+    z: Tensor,
+    gain: Tensor,
+    inv_gain: Tensor,
+    lam: float,
+    iterations: int,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[Tensor, Tensor]:
+    """Refined ungained latent and hyper-latent (same shapes as ``y`` and ``z``).
+
+    Returns the iterate of lowest exactly rounded cost among the last half of the
+    descent and the starting point, so refinement never makes the cost worse.
+    """
+    for p in model.parameters():
+        p.requires_grad_(False)
+    yg = (y * gain).detach().clone().requires_grad_(True)
+    zv = z.detach().clone().requires_grad_(True)
+    opt = torch.optim.Adam([yg, zv], lr=LEARNING_RATE)
+    with torch.no_grad():
+        best_cost = rd_cost(model, x, yg, zv, gain, inv_gain, lam, None)[2].item()
+    best = (yg.detach().clone(), zv.detach().clone())
+    for i in range(iterations):
+        tau = max(TAU_END, TAU_START * (1.0 - i / iterations))
+        opt.zero_grad(set_to_none=True)
+        rd_cost(model, x, yg, zv, gain, inv_gain, lam, tau)[2].backward()
+        opt.step()
+        if 2 * (i + 1) > iterations:
+            with torch.no_grad():
+                cost = rd_cost(model, x, yg, zv, gain, inv_gain, lam, None)[2].item()
+            if cost < best_cost:
+                best_cost, best = cost, (yg.detach().clone(), zv.detach().clone())
+        if progress is not None:
+            progress(1)
+    return best[0] / gain, best[1]

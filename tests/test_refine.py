@@ -1,0 +1,142 @@
+"""Latent refinement (WD E.3.1): the encoder searches the latent it writes.
+
+Pinned here: soft rounding turns into rounding as its temperature falls; refinement
+never raises the rate-distortion cost it descends and lowers it on a real picture;
+a refined codestream decodes to exactly the reconstruction the encoder expects; the
+search for a target rate lands within 3 % with refinement too; the encoder weights
+that ``encoder.export`` writes carry what refinement needs, and weights without it, or
+a picture beyond the size limit, get a clear error.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import encoder.pipeline as pipeline  # noqa: E402
+import refdec  # noqa: E402
+from encoder import read_image  # noqa: E402
+from encoder.export import encoder_weights, quality_gains, quality_lambdas  # noqa: E402
+from encoder.pipeline import (  # noqa: E402
+    analyse,
+    encode_detailed,
+    load_codec,
+    reconstruct,
+    refine_analysis,
+)
+from encoder.refine import rd_cost, refine_latent, soft_round  # noqa: E402
+
+SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "seeding.png"
+
+
+@pytest.fixture(scope="module")
+def crop() -> np.ndarray:
+    image, _ = read_image(SAMPLE)
+    return np.ascontiguousarray(image[96:224, 200:392])
+
+
+def test_soft_rounding_tends_to_rounding():
+    v = torch.linspace(-3.0, 3.0, 1201)
+    away_from_halves = (v - torch.floor(v) - 0.5).abs() > 0.05
+    cold = soft_round(v, 0.01)
+    assert (cold - torch.round(v))[away_from_halves].abs().max() < 1e-3
+    warm = soft_round(v, 0.5)
+    assert torch.all(warm >= torch.floor(v)) and torch.all(warm <= torch.floor(v) + 1)
+    assert torch.all(torch.diff(warm) >= 0)  # a relaxation, still monotone
+    assert (warm - torch.round(v))[away_from_halves].abs().max() > 0.05
+
+
+def _start(codec, image, quality):
+    a = analyse(codec, image, 8)
+    x = pipeline._picture(image, 8)
+    gain, inv_gain = (
+        codec.quality[k][quality][None, :, None, None] for k in ("gain", "inverse_gain")
+    )
+    lam = float(codec.quality["lambda"][quality])
+    y, z = torch.from_numpy(a.y).float()[None], torch.from_numpy(a.z)[None]
+    return x, y, z, gain, inv_gain, lam
+
+
+@pytest.mark.parametrize("iterations", [0, 4, 30])
+def test_refinement_never_raises_the_cost(crop, iterations):
+    codec = load_codec()
+    x, y, z, gain, inv_gain, lam = _start(codec, crop, 120)
+
+    def cost(y_, z_):
+        with torch.no_grad():
+            return rd_cost(codec.model, x, y_ * gain, z_, gain, inv_gain, lam, None)[2].item()
+
+    y2, z2 = refine_latent(codec.model, x, y, z, gain, inv_gain, lam, iterations)
+    assert y2.shape == y.shape and z2.shape == z.shape
+    before, after = cost(y, z), cost(y2, z2)
+    assert after <= before
+    if iterations == 30:
+        assert after < 0.97 * before, (before, after)
+
+
+def test_refined_codestream_decodes_to_the_encoders_reconstruction(crop):
+    codec = load_codec()
+    calls = []
+    enc = encode_detailed(
+        crop, quality=120, refine_iterations=30, codec=codec, progress=calls.append
+    )
+    assert sum(calls) == 30
+    plain = encode_detailed(crop, quality=120, codec=codec)
+    assert not np.array_equal(enc.residuals, plain.residuals)
+    want = reconstruct(enc.analysis, enc.residuals, 120, codec.params, 8)
+    assert np.array_equal(refdec.decode(enc.data).samples, want)
+
+
+def test_refined_rate_search_lands_within_three_percent(crop):
+    target = 0.6
+    enc = encode_detailed(crop, bpp=target, refine_iterations=25)
+    rate = 8 * len(enc.data) / (crop.shape[0] * crop.shape[1])
+    assert abs(rate - target) <= 0.03 * target, (rate, enc.quality)
+
+
+def test_exported_encoder_weights_carry_the_refinement(tiny_codec, tmp_path, crop):
+    codec, params_path = tiny_codec
+    olp = tmp_path / "tiny.olp"
+    olp.write_bytes(params_path.read_bytes())
+    torch.save(encoder_weights(codec.model, olp.read_bytes()), olp.with_suffix(".pt"))
+    loaded = load_codec(olp)
+    m, q = codec.model.cfg.m_latent, loaded.params.num_qualities
+    assert loaded.quality["gain"].shape == loaded.quality["inverse_gain"].shape == (q, m)
+    g, _ = quality_gains(codec.model)
+    assert np.allclose(loaded.quality["gain"].numpy(), g, rtol=1e-6)
+    enc = encode_detailed(crop[:64, :64], quality=200, refine_iterations=6, codec=loaded)
+    assert np.array_equal(
+        refdec.decode(enc.data, params_path=olp).samples,
+        reconstruct(enc.analysis, enc.residuals, 200, loaded.params, 8),
+    )
+
+
+def test_trade_offs_of_the_anchors_are_the_training_ones(tiny_codec):
+    model = tiny_codec[0].model
+    k = len(model.cfg.lambdas)
+    assert np.allclose(quality_lambdas(model, k, 0.0, 0.0), model.cfg.lambdas)
+    lam = quality_lambdas(model)
+    assert np.all(np.diff(lam) > 0) and lam[0] < model.cfg.lambdas[0]
+
+
+def test_weights_without_decoder_networks_are_refused(tiny_codec, crop):
+    codec = tiny_codec[0]
+    assert codec.quality is None
+    a = analyse(codec, crop[:64, :64], 8)
+    with pytest.raises(ValueError, match="export them again"):
+        refine_analysis(codec, crop[:64, :64], 8, a, 10, 5)
+
+
+def test_pictures_beyond_the_refinement_limit_are_refused(monkeypatch, crop):
+    monkeypatch.setattr(pipeline, "REFINE_MAX_PIXELS", 64 * 64)
+    with pytest.raises(ValueError, match="refinement is limited"):
+        encode_detailed(crop, quality=10, refine_iterations=5)
+
+
+def test_negative_iterations_are_refused(crop):
+    with pytest.raises(ValueError, match="0 or more"):
+        encode_detailed(crop, quality=10, refine_iterations=-1)
