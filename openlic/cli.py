@@ -369,6 +369,8 @@ def _bench_rd(args: argparse.Namespace, *, write: bool = True) -> dict:
     }
     if args.qualities:
         openlic_kwargs["qualities"] = args.qualities
+    if args.refine:
+        openlic_kwargs["refine_iterations"] = args.refine
     codecs = [
         _bench_call(bcodecs.make_codec, n, **openlic_kwargs) if n == "openlic"
         else _bench_call(bcodecs.make_codec, n)
@@ -651,6 +653,10 @@ def _add_bench_parser(sub: Any, fmt: type) -> None:
         p.add_argument("--float-checkpoint", metavar="CKPT",
                        help="float training checkpoint the parameter set was exported "
                        "from: adds the float model's curves and the quantisation loss")
+        p.add_argument("--refine", type=_nonnegative_int, default=0, metavar="N",
+                       help="also measure the encoder that refines its latent with N "
+                       "descent steps (openlic encode --refine N; slow: N decoder "
+                       "passes with gradients per picture and quality)")
         p.add_argument("--cache", metavar="DIR", default=DEFAULT_CACHE,
                        help=f"result cache, to resume a run (default: {DEFAULT_CACHE})")
         p.add_argument("--no-cache", action="store_true", help="use no result cache")

@@ -258,6 +258,54 @@ def test_bd_of_openlic_against_toy(pictures):
     assert res["bd"]["toy"]["bd_rate_psnr_rgb"] == pytest.approx(-20.0, abs=1e-3)
 
 
+
+def test_refined_curve_gets_its_own_bd_table(pictures):
+    """The refining encoder is a second test curve, against the anchors and plain OpenLIC."""
+    pytest.importorskip("scipy")
+    from openlic.bench import rd, report
+    from openlic.bench.codecs import Curve
+
+    class Both(Quantiser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.name = "openlic"
+            self.curves = {"openlic": Curve("OpenLIC"), "openlic-refined": Curve("Refined")}
+
+        def points(self, image):
+            for p in super().points(image):
+                yield Point("openlic", p.param, 0.8 * p.bits, p.recon)
+                yield Point("openlic-refined", p.param, 0.7 * p.bits, p.recon)
+
+    res = rd.run_rd(rd.list_images(pictures), [Quantiser(), Both()], progress=False,
+                    log=lambda m: None)
+    assert res["bd"]["toy"]["bd_rate_psnr_rgb"] == pytest.approx(-20.0, abs=1e-3)
+    assert res["bd_refined"]["toy"]["bd_rate_psnr_rgb"] == pytest.approx(-30.0, abs=1e-3)
+    assert res["bd_refined"]["openlic"]["bd_rate_psnr_rgb"] == pytest.approx(-12.5, abs=1e-3)
+    text = report.render(res, None)
+    assert "BD-rate of OpenLIC with latent refinement" in text and "-12.5 %" in text
+    assert _docutils_errors(text) == []
+
+
+def test_openlic_codec_with_refinement(tiny_codec):
+    pytest.importorskip("torch")
+    from encoder.export import encoder_weights
+    from encoder.pipeline import Codec as EncoderCodec
+    from openlic.bench.codecs import OpenLIC
+
+    codec, path = tiny_codec
+    quality = encoder_weights(codec.model, path.read_bytes())["quality"]
+    refining = EncoderCodec(codec.model, codec.params, codec.params_sha256, quality)
+    c = OpenLIC(params_path=path, qualities=(0, 255), refine_iterations=4, codec=refining)
+    assert "--refine 4" in c.curves["openlic-refined"].label
+    assert c.signature() != OpenLIC(params_path=path, qualities=(0, 255), codec=codec).signature()
+    pts = list(c.points(picture(40, 56)))
+    assert [(p.curve, p.param) for p in pts] == [
+        (n, q) for q in (0.0, 255.0) for n in ("openlic", "openlic-refined")
+    ]
+    for p in pts:
+        assert p.recon.shape == (40, 56, 3)
+
+
 def test_cross_check_against_published_measurement():
     """Our curve equal to the published one gives 0; 10 % cheaper gives -10 %."""
     pytest.importorskip("scipy")

@@ -449,7 +449,9 @@ class OpenLIC(Codec):
     from), every quality also gives two points of the float model run end to end
     (:class:`openlic.bench.floatnet.FloatModel`): ``openlic-float`` with the rate of
     the integer codestream at the same quality, and ``openlic-float-est`` with the
-    rate estimated from the float model's likelihoods (no headers).
+    rate estimated from the float model's likelihoods (no headers). With
+    ``refine_iterations`` > 0, every quality also gives ``openlic-refined``: the
+    codestream of the encoder that refines its latent (WD E.3.1), decoded by refdec.
     """
 
     def __init__(
@@ -458,6 +460,7 @@ class OpenLIC(Codec):
         params_path: Path | None = None,
         float_checkpoint: Path | None = None,
         qualities: Sequence[int] = DEFAULT_QUALITIES,
+        refine_iterations: int = 0,
         codec: Any = None,
     ) -> None:
         super().__init__(
@@ -469,6 +472,7 @@ class OpenLIC(Codec):
         )
         self.params_path = params_path
         self.float_checkpoint = float_checkpoint
+        self.refine_iterations = refine_iterations
         self._codec = codec
         self._float: Any = None
         self._signature: str | None = None
@@ -480,6 +484,10 @@ class OpenLIC(Codec):
             self.curves["openlic-float-est"] = Curve(
                 "OpenLIC float model, estimated rate",
                 "estimated from the float model's likelihoods, no headers",
+            )
+        if refine_iterations:
+            self.curves["openlic-refined"] = Curve(
+                f"OpenLIC, refined latent (--refine {refine_iterations})"
             )
 
     def unavailable(self) -> str | None:
@@ -519,7 +527,7 @@ class OpenLIC(Codec):
             extra = ""
             if self.float_checkpoint is not None:
                 extra = hashlib.sha256(Path(self.float_checkpoint).read_bytes()).hexdigest()
-            self._signature = json.dumps([super().signature(), extra])
+            self._signature = json.dumps([super().signature(), extra, self.refine_iterations])
         return self._signature
 
     def points(self, image: np.ndarray) -> Iterator[Point]:
@@ -535,6 +543,16 @@ class OpenLIC(Codec):
             pic = refdec.decode(enc.data, **kwargs)
             bits = 8.0 * len(enc.data)
             yield Point("openlic", float(q), bits, pic.samples)
+            if self.refine_iterations:
+                enc = encode_detailed(
+                    image,
+                    bit_depth=8,
+                    quality=int(q),
+                    refine_iterations=self.refine_iterations,
+                    codec=codec,
+                )
+                pic = refdec.decode(enc.data, **kwargs)
+                yield Point("openlic-refined", float(q), 8.0 * len(enc.data), pic.samples)
             if fm is not None:
                 rec, est_bits = fm.reconstruct(state, int(q))
                 yield Point("openlic-float", float(q), bits, rec)

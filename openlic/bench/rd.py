@@ -42,6 +42,8 @@ JPEG_AI_RATES = (0.06, 0.12, 0.25, 0.50, 0.75)
 METRICS = ("psnr_rgb", "psnr_ycbcr", "msssim", "msssim_db")
 BD_METRICS = ("psnr_rgb", "psnr_ycbcr", "msssim_db")
 TEST_CURVE = "openlic"
+REFINED_CURVE = "openlic-refined"
+"""The encoder with latent refinement (``--refine``), a second test curve."""
 SCHEMA = 1
 
 
@@ -314,6 +316,7 @@ def run_rd(
             for name, ref in REFERENCES.items()
         },
         "bd": bd_table(all_curves),
+        "bd_refined": bd_table(all_curves, REFINED_CURVE),
         "cross_checks": cross_checks(averages),
         "jpeg_ai_rates": rates_table(all_curves),
         "per_image": {
