@@ -204,7 +204,7 @@ def rd_lines(rd: dict, fig_dir: str) -> list[str]:
         out += [
             "Not measured in this run: it needs the float training checkpoint that the "
             "parameter set was exported from (``openlic bench rd --float-checkpoint "
-            "CKPT``); the shipped files hold only the encoder's analysis weights.",
+            "CKPT``); the shipped encoder weights hold the networks in half precision only.",
             "",
         ]
     # JPEG AI rates.
