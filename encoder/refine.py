@@ -26,10 +26,14 @@ from torch import Tensor
 
 from encoder.model import OpenLICModel, gaussian_likelihood, run_chain
 
-LEARNING_RATE = 0.1
+LEARNING_RATE = 0.01
 """Adam step on the gained latent, whose quantisation bin is 1 wide (and on z)."""
-TAU_START = 0.5
+TAU_START = 1.0
 TAU_END = 0.01
+# The step and the starting temperature were chosen on BSDS500 validation pictures
+# outside the training run's validation set (never on Kodak): on the cost of two
+# pictures at three qualities, steps of 0.1 and 0.05 from 0.5 lowered it by 4.0 and
+# 4.4 %, 0.01 from 1.0 by 7.1 %, and larger temperatures or steps no further.
 REFINE_MAX_PIXELS = 1 << 22
 """Largest picture (4 MP) refined: the descent keeps the activations of the whole
 synthesis for its backward pass, about 400 bytes a pixel."""

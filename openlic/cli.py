@@ -529,7 +529,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         metavar="N",
         help="refine the latent for the picture with N descent steps of the float "
-        "decoder (WD E.3.1): smaller files at the same PSNR, slower; 50 is a good "
+        "decoder (WD E.3.1): smaller files at the same PSNR, slower; 25 is a good "
         "setting; default: 0 (off)",
     )
     e.add_argument("--params", metavar="FILE", help="parameter set (.olp); default: shipped")
