@@ -4,7 +4,7 @@
 #   bash scripts/ship-model.sh runs/r2/last.pt data/bank/bank-*.npy [runs/r2/log.jsonl]
 #
 # 1. exports the checkpoint to the normative parameter set refdec/data/openlic-1.olp and
-#    the encoder's analysis weights encoder/weights/openlic-1.pt (python -m encoder.export,
+#    the encoder weights encoder/weights/openlic-1.pt (python -m encoder.export,
 #    calibrated on the training patch bank given as the second argument);
 # 2. keeps the float weights and step as models/openlic-1/train.pt (no optimiser state:
 #    the resume point of the next run) and appends the run's training log, if given, to
