@@ -409,7 +409,8 @@ def _bench_speed(args: argparse.Namespace, *, decode_only: bool = False) -> dict
         params_path=Path(args.params) if args.params else None,
         encode_timing=not decode_only, memory=not decode_only and not args.no_memory,
         large_size=0 if decode_only else args.large_size,
-        repeat=args.repeat, progress=not args.no_progress, log=_log, machine=_machine(),
+        repeat=args.repeat, refine_iterations=0 if decode_only else args.refine,
+        progress=not args.no_progress, log=_log, machine=_machine(),
     )
     print(speed.summary_text(results))
     out = Path(args.out if args.out is not None else DEFAULT_RESULTS)
@@ -692,6 +693,9 @@ def _add_bench_parser(sub: Any, fmt: type) -> None:
     )
     common(s)
     speed_options(s)
+    s.add_argument("--refine", type=_nonnegative_int, default=0, metavar="N",
+                   help="also time the encoder with N refinement steps (openlic encode "
+                   "--refine N), once per picture, and probe its memory")
     d = bsub.add_parser(
         "decode", help="decoder speed only: s/picture, MP/s, GMAC/s, float32 ratio",
         description="Decode every picture (coded first, untimed) with refdec after JIT "

@@ -427,15 +427,16 @@ def test_run_speed(tiny_codec, tmp_path):
     d.mkdir()
     olp = d / "tiny.olp"
     olp.write_bytes(path.read_bytes())
-    torch.save({"config": codec.model.cfg.to_dict(), "params_sha256": codec.params_sha256.hex(),
-                "model": {k: v for k, v in codec.model.state_dict().items()
-                          if k.startswith(("g_a.", "h_a."))}}, d / "tiny.pt")
+    from encoder.export import encoder_weights
+
+    torch.save(encoder_weights(codec.model, olp.read_bytes()), d / "tiny.pt")
     imgs = [write_png(tmp_path / f"{i}.png", picture(40, 56, seed=i)) for i in range(2)]
     res = speed.run_speed(imgs, quality=100, params_path=olp, large_size=72, progress=False,
-                          log=lambda m: None)
+                          refine_iterations=3, log=lambda m: None)
     s = res["summary"]
     assert s["pictures"] == 2
     assert s["decode_s_per_picture"] > 0 and s["encode_s_per_picture"] > 0
+    assert s["encode_refined_s_per_picture"] > 0 and "--refine 3" in speed.summary_text(res)
     assert s["kmac_per_pixel"]["synthesis"] > 0
     assert s["float"]["max_abs_diff"] <= 8
     assert "refdec/float32" in speed.summary_text(res)
@@ -443,6 +444,7 @@ def test_run_speed(tiny_codec, tmp_path):
     mem = res["memory"]
     assert mem["decode"]["peak_mib"] >= mem["decode"]["baseline_mib"] > 0
     assert mem["encode"]["peak_mib"] >= mem["encode"]["baseline_mib"] > 0
+    assert mem["encode_refined"]["peak_mib"] >= mem["encode_refined"]["baseline_mib"] > 0
     big = mem["decode_large"]
     assert big["size"] == 72 and big["samples_mib"] == round(3 * 72 * 72 / 2**20, 1)
     assert big["bound_mib"] == round(3 * big["samples_mib"] + 256, 1)
@@ -451,6 +453,7 @@ def test_run_speed(tiny_codec, tmp_path):
 
     page = report.render(None, res)
     assert "one synthetic 72 x 72 codestream" in page and "+ 256 MiB" in page
+    assert "encoder with ``--refine 3``" in page
     assert _docutils_errors(page) == []
 
 

@@ -312,6 +312,10 @@ def speed_lines(sp: dict) -> list[str]:
                      _f(s["encode_mp_per_s"], ".3f"), _f(k["encoder_analysis"], ".1f")
                      + " (analysis ``g_a``, ``h_a``) + " + _f(k["hyper"], ".2f")
                      + " (hyper synthesis)"])
+    if s.get("encode_refined_s_per_picture") is not None:
+        rows.append([f"encoder with ``--refine {sp['refine_iterations']}`` (WD E.3.1, timed "
+                     "once per picture)", _f(s["encode_refined_s_per_picture"], ".3f"),
+                     _f(s["encode_refined_mp_per_s"], ".3f"), "--"])
     rows.append(["refdec (end to end)", _f(s["decode_s_per_picture"], ".3f"),
                  _f(s["decode_mp_per_s"], ".3f"), _f(k["decoder"], ".1f")])
     names = {
@@ -367,10 +371,10 @@ def speed_lines(sp: dict) -> list[str]:
         f"{f['max_abs_diff']} code value{'s' if f['max_abs_diff'] != 1 else ''} of "
         f"refdec's (lowest PSNR between them: {f['min_psnr_vs_refdec']:.1f} dB): it "
         "computes the same function up to rounding. It is built from the integer "
-        "parameter set rather than from the float model because (a) it then has exactly "
+        "parameter set rather than from the float model because it then has exactly "
         "refdec's layers, shapes and operation count, so the ratio compares the two "
-        "implementations and nothing else, and (b) the shipped files hold no float "
-        "synthesis weights. Its parsing and entropy decoding are refdec's own functions "
+        "implementations and nothing else. Its parsing and entropy decoding are refdec's "
+        "own functions "
         "(table indices must come from the integer hyper synthesis, WD 8.4; that extra "
         "integer pass is not counted in its time).",
         "",
@@ -378,8 +382,11 @@ def speed_lines(sp: dict) -> list[str]:
     mem = sp.get("memory") or {}
     if any(mem.values()):
         rows = []
+        n_ref = sp.get("refine_iterations")
         for what, label in (("decode", "refdec, decoding every picture (no PyTorch)"),
-                            ("encode", "encoder, encoding every picture (PyTorch)")):
+                            ("encode", "encoder, encoding every picture (PyTorch)"),
+                            ("encode_refined", f"encoder with ``--refine {n_ref}``, encoding "
+                             "every picture")):
             if mem.get(what):
                 rows.append([label, _f(mem[what]["peak_mib"], ".0f"),
                              _f(mem[what]["baseline_mib"], ".0f")])

@@ -138,7 +138,8 @@ def synthetic_codestream(codec: Codec, size: int, quality: int, seed: int = 0) -
     z_hat = rng.integers(-2, 3, (p.mz, hz, wz)).astype(np.int32)
     mean_fp, ls_fp = hyper_synthesis(z_hat, p, hy, wy)
     y = rng.standard_normal((p.m, hy, wy))
-    data, _ = _codestream(codec, Analysis(size, size, y, z_hat, mean_fp, ls_fp), quality, 8, 5, 2)
+    a = Analysis(size, size, y, z_hat.astype(np.float64), z_hat, mean_fp, ls_fp)
+    data, _ = _codestream(codec, a, quality, 8, 5, 2)
     return data
 
 
@@ -178,6 +179,7 @@ def run_speed(
     memory: bool = True,
     large_size: int = 0,
     repeat: int = 1,
+    refine_iterations: int = 0,
     progress: bool = True,
     log: Callable[[str], None] = print,
     machine: dict | None = None,
@@ -186,7 +188,9 @@ def run_speed(
 
     With ``memory``, the peak memory of decoding and encoding every picture is measured
     in fresh processes, and with ``large_size`` also that of decoding one synthetic
-    ``large_size`` x ``large_size`` codestream (:func:`synthetic_codestream`).
+    ``large_size`` x ``large_size`` codestream (:func:`synthetic_codestream`). With
+    ``refine_iterations``, the encoder is also timed (once per picture) and probed with
+    that many refinement steps (WD E.3.1).
     """
     import numba
     import torch
@@ -232,6 +236,18 @@ def run_speed(
             )
             data = enc.data
             streams.append(data)
+            t_ref = None
+            if encode_timing and refine_iterations:
+                t_ref, _ = _best(
+                    lambda image=image: encode_detailed(
+                        image,
+                        bit_depth=8,
+                        quality=q,
+                        refine_iterations=refine_iterations,
+                        codec=codec,
+                    ),
+                    1,
+                )
             # Each decoder at its best thread setting: all cores or one. On a machine
             # that other work shares, a parallel run can be several times slower than a
             # serial one (threads wait at barriers for a descheduled peer).
@@ -264,6 +280,7 @@ def run_speed(
                 "name": path.name, "width": w, "height": h, "bytes": len(data),
                 "bpp": 8 * len(data) / (h * w),
                 "encode_s": t_enc if encode_timing else None,
+                "encode_refined_s": t_ref,
                 "decode_s": t_dec,
                 "decode_threads": dec_threads,
                 "float_threads": flt_threads,
@@ -302,6 +319,11 @@ def run_speed(
                 mem["encode"] = _memprobe(
                     ["encode", "--quality", str(q), *map(str, images), *extra]
                 )
+                if refine_iterations:
+                    mem["encode_refined"] = _memprobe(
+                        ["encode", "--quality", str(q), "--refine", str(refine_iterations),
+                         *map(str, images), *extra]
+                    )
             if large_size:
                 log(f"decoding a synthetic {large_size} x {large_size} codestream")
                 big = Path(d) / "large.olic"
@@ -327,6 +349,7 @@ def run_speed(
                   "band_bytes": BAND_BYTES},
         "threads": {"numba": numba.get_num_threads(), "torch": torch.get_num_threads()},
         "repeat": repeat,
+        "refine_iterations": refine_iterations,
         "numba_int_peak": peak,
         "pictures": rows,
         "summary": summarise(rows, peak["gmac_per_s"]),
@@ -349,6 +372,8 @@ def summarise(rows: list[dict], peak_gmacs: float) -> dict:
     macs = {k: total("macs", k) for k in
             ("hyper", "synthesis", "synthesis_executed", "encoder_analysis")}
     enc = total("encode_s") if rows and rows[0]["encode_s"] is not None else None
+    refined = rows and rows[0].get("encode_refined_s") is not None
+    enc_ref = total("encode_refined_s") if refined else None
     float_e2e = sum(fst.values())
     return {
         "pictures": n,
@@ -356,6 +381,8 @@ def summarise(rows: list[dict], peak_gmacs: float) -> dict:
         "bpp": float(np.mean([r["bpp"] for r in rows])) if rows else None,
         "encode_s_per_picture": enc / n if enc is not None else None,
         "encode_mp_per_s": mp / enc if enc else None,
+        "encode_refined_s_per_picture": enc_ref / n if enc_ref is not None else None,
+        "encode_refined_mp_per_s": mp / enc_ref if enc_ref else None,
         "decode_s_per_picture": dec / n,
         "decode_mp_per_s": mp / dec,
         "stage_s_per_picture": {k: v / n for k, v in stages.items()},
@@ -397,6 +424,12 @@ def summary_text(results: dict) -> str:
     if s["encode_s_per_picture"] is not None:
         lines.append(
             f"encode: {s['encode_s_per_picture']:.3f} s/picture, {s['encode_mp_per_s']:.3f} MP/s"
+        )
+    if s.get("encode_refined_s_per_picture") is not None:
+        lines.append(
+            f"encode with --refine {results['refine_iterations']}: "
+            f"{s['encode_refined_s_per_picture']:.3f} s/picture, "
+            f"{s['encode_refined_mp_per_s']:.3f} MP/s"
         )
     lines.append(
         f"decode (refdec): {s['decode_s_per_picture']:.3f} s/picture, "
