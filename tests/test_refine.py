@@ -91,6 +91,14 @@ def test_refined_codestream_decodes_to_the_encoders_reconstruction(crop):
     assert np.array_equal(refdec.decode(enc.data).samples, want)
 
 
+def test_refined_ten_bit_codestream_is_exact(crop):
+    codec = load_codec()
+    ten = (crop[:64, :96].astype(np.uint16) << 2) | 3
+    enc = encode_detailed(ten, bit_depth=10, quality=150, refine_iterations=6, codec=codec)
+    want = reconstruct(enc.analysis, enc.residuals, 150, codec.params, 10)
+    assert np.array_equal(refdec.decode(enc.data).samples, want)
+
+
 def test_refined_rate_search_lands_within_three_percent(crop):
     target = 0.6
     enc = encode_detailed(crop, bpp=target, refine_iterations=25)
