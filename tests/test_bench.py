@@ -237,30 +237,9 @@ def test_run_rd(pictures, tmp_path):
     assert not rd.compare(res, worse)[1]
 
 
-def test_bd_of_openlic_against_toy(pictures):
-    """BD-rate of the curve named openlic against an anchor, end to end."""
-    pytest.importorskip("scipy")
-    from openlic.bench import rd
-
-    class Cheaper(Quantiser):
-        def __init__(self) -> None:
-            super().__init__()
-            self.name = "openlic"
-            self.curves = {}
-            self.__post_init__()
-
-        def points(self, image):
-            for p in super().points(image):
-                yield Point("openlic", p.param, 0.8 * p.bits, p.recon)
-
-    res = rd.run_rd(rd.list_images(pictures), [Quantiser(), Cheaper()], progress=False,
-                    log=lambda m: None)
-    assert res["bd"]["toy"]["bd_rate_psnr_rgb"] == pytest.approx(-20.0, abs=1e-3)
-
-
-
-def test_refined_curve_gets_its_own_bd_table(pictures):
-    """The refining encoder is a second test curve, against the anchors and plain OpenLIC."""
+def test_bd_of_openlic_and_refined_against_toy(pictures):
+    """BD-rate of the curve named openlic against an anchor, end to end; the refining
+    encoder is a second test curve, against the anchors and plain OpenLIC."""
     pytest.importorskip("scipy")
     from openlic.bench import rd, report
     from openlic.bench.codecs import Curve
