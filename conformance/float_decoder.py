@@ -22,7 +22,6 @@ from refdec.codestream import parse_codestream
 from refdec.decoder import decode_latent
 from refdec.entropy import decode_stream
 from refdec.hyper import hyper_symbol_tables, hyper_synthesis
-from refdec.latent import scale_indices
 from refdec.network import IntLayer, halo
 from refdec.output import sample_dtype
 from refdec.params import find_parameter_set
@@ -68,8 +67,7 @@ def decode_float(
         parsed.z_stream, hyper_symbol_tables(params, hz, wz), base_offset=parsed.z_offset
     ).reshape(params.mz, hz, wz)
     mean_fp, ls_fp = hyper_synthesis(z_hat, params, hdr.latent_height, hdr.latent_width)
-    idx = scale_indices(ls_fp, hdr.quality, params)
-    r = decode_latent(parsed, params, idx)
+    r, _ = decode_latent(parsed, params, mean_fp, ls_fp)  # corrects mean_fp (WD 8.4.1)
     q = hdr.quality
     g = params.gain_mean[q].astype(dtype)[:, None, None]
     ig = params.gain_inverse[q].astype(dtype)[:, None, None]

@@ -222,8 +222,10 @@ class Toolkit:
         return self.syntax.marker_code(name)
 
     def reencode(self, enc, *, quality, tile_log2, groups, z_change=None, r_change=None):  # noqa: ANN001
-        """Entropy code a (possibly altered) hyper-latent and residuals again."""
+        """Entropy code a (possibly altered) hyper-latent and residuals again (for a
+        parameter set without context networks, whose tables the residuals never change)."""
         a, params = enc.analysis, self.params
+        assert not params.ctx, "with context networks the tables depend on the residuals"
         hy, wy = a.mean_fp.shape[1:]
         z = a.z_hat.astype(np.int64).copy()
         if z_change is not None:
@@ -348,9 +350,11 @@ class Toolkit:
             parsed.z_stream,
             self.hyper.hyper_symbol_tables(params, hdr.hyper_height, hdr.hyper_width),
         ).reshape(params.mz, hdr.hyper_height, hdr.hyper_width)
-        _, ls_fp = self.hyper.hyper_synthesis(z, params, hdr.latent_height, hdr.latent_width)
+        mean_fp, ls_fp = self.hyper.hyper_synthesis(
+            z, params, hdr.latent_height, hdr.latent_width
+        )
+        r, _ = decode_latent(parsed, params, mean_fp, ls_fp)  # corrects ls_fp (WD 8.4.1)
         idx = self.latent.scale_indices(ls_fp, hdr.quality, params)
-        r = decode_latent(parsed, params, idx)
         per = params.m // hdr.num_channel_groups
         ch = range(group * per, (group + 1) * per)
         rect = self.latent.tile_grid(hdr.latent_height, hdr.latent_width, hdr.tile_size)[tile]
@@ -579,7 +583,7 @@ class Builder:
                 "quality",
                 f"Quality index {q}: {why}.",
                 pic,
-                clauses=["7.2", "8.4.1", "8.5"],
+                clauses=["7.2", "8.4.2", "8.5"],
                 quality=q,
                 elements=["quality"],
             )
@@ -739,7 +743,7 @@ class Builder:
             encoder=info,
             modifications=["hyper-latent values set by the generator (seed 21)"],
         )
-        # Hyper-latents at +-hyper_in_max that drive the unclipped scale index of 8.4.1
+        # Hyper-latents at +-hyper_in_max that drive the unclipped scale index of 8.4.2
         # to 64 or more somewhere, so that its clip to 63 matters: the first of a fixed
         # list of sign patterns that does.
         pic = photo(64, 64, 260, 180)
@@ -771,8 +775,8 @@ class Builder:
             "escape",
             f"Hyper-latents of +-hyper_in_max whose log-scales give unclipped scale indices "
             f"up to {int(v.max())} at the highest quality ({int((v > 63).sum())} latent "
-            f"samples clipped to 63 by 8.4.1, {int((v < 0).sum())} to 0).",
-            ["8.3.2", "8.4.1", *POSITIVE_CLAUSES],
+            f"samples clipped to 63 by 8.4.2, {int((v < 0).sum())} to 0).",
+            ["8.3.2", "8.4.2", *POSITIVE_CLAUSES],
             ["hyper_data", "quality"],
             data,
             picture=pic[2],
@@ -793,7 +797,7 @@ class Builder:
                 "tiles",
                 f"Tile size 2^{log2}: {why}.",
                 pic,
-                clauses=["5.4", "7.4", "8.4.2"],
+                clauses=["5.4", "7.4", "8.4.3"],
                 tile_log2=log2,
                 elements=["tile_size_log2", "tile_size", "tile_data"],
             )
@@ -806,7 +810,7 @@ class Builder:
                 "channel-groups",
                 f"{g} channel group(s) of {self.kit.params.m // g} channels.",
                 pic,
-                clauses=["5.3", "7.2", "7.4", "8.4.2"],
+                clauses=["5.3", "7.2", "7.4", "8.4.3"],
                 groups=g,
                 tile_log2=2,
                 elements=["num_channel_groups", "group_index"],
@@ -1530,7 +1534,7 @@ class Builder:
             ["R-ANS-LENGTH"],
             "A tile stream of 3 bytes.",
             with_tile(1, 1, t0[0][:3]),
-            clauses=["8.2.2", "8.4.2"],
+            clauses=["8.2.2", "8.4.3"],
             elements=["tile_data"],
             mods=["YS1 tile 1 = 3 bytes"],
         )
@@ -1552,7 +1556,7 @@ class Builder:
                 ["R-ANS-INIT-STATE"],
                 f"The initial state of a tile stream is {why}.",
                 with_tile(0, 1, head + t0[1][4:]),
-                clauses=["8.2.2", "8.4.2"],
+                clauses=["8.2.2", "8.4.3"],
                 elements=["tile_data"],
                 mods=[f"first bytes of YS0 tile 1 = {head.hex()}"],
             )
@@ -1566,7 +1570,7 @@ class Builder:
             "A tile stream of 4 bytes: an initial state of exactly L = 2^23, which 8.2.2 "
             "allows, and nothing to renormalise the first symbol with.",
             with_tile(0, 1, b"\x00\x80\x00\x00"),
-            clauses=["8.2.2", "8.2.4", "8.4.2"],
+            clauses=["8.2.2", "8.2.4", "8.4.3"],
             elements=["tile_data", "tile_size"],
             mods=["YS0 tile 1 = 00800000"],
         )
@@ -1592,7 +1596,7 @@ class Builder:
             ["R-ANS-EXHAUSTED"],
             "The last byte of a tile stream is missing: renormalisation runs past its end.",
             with_tile(0, 0, stream[:-1]),
-            clauses=["8.2.4", "8.4.2"],
+            clauses=["8.2.4", "8.4.3"],
             elements=["tile_data", "tile_size"],
             mods=["last byte of YS0 tile 0 removed"],
         )

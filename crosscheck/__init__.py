@@ -24,7 +24,13 @@ from .container import (
     load_tables,
 )
 from .entropy import EntropyError, decode_stream
-from .network import hyper_synthesis, output_samples, reconstruct_latent, scale_indices
+from .network import (
+    context_prediction,
+    hyper_synthesis,
+    output_samples,
+    reconstruct_latent,
+    scale_indices,
+)
 
 __all__ = ["DecodeError", "decode"]
 
@@ -45,11 +51,14 @@ def _parameter_set(sha: str) -> ParameterSet:
 
 
 def select_parameter_set(h: Header) -> ParameterSet:
-    """WD 8.1.1 step 3: select the parameter set by hash (C.1), check R-QUALITY."""
+    """WD 8.1.1 step 3: select the parameter set by hash (C.1), check R-QUALITY and
+    R-GROUPS-CONTEXT (WD 7.2; ``parse`` checks R-GROUPS-DIVIDE-M with the M returned)."""
     sha = h.parameter_set_hash.hex()
     need(sha in _available(), "R-PARAMETER-SET", f"parameter set {sha} is not available")
     ps = _parameter_set(sha)
     need(h.quality < ps.Q, "R-QUALITY", f"quality {h.quality}, Q = {ps.Q}")
+    g = h.num_channel_groups
+    need(ps.G_C == 1 or g == ps.G_C, "R-GROUPS-CONTEXT", f"G = {g}, G_C = {ps.G_C}")
     return ps
 
 
@@ -61,19 +70,17 @@ def decode_hyper_latent(cs: Codestream, ps: ParameterSet, tables: Tables) -> np.
     return decode_stream(cs.hyper_data, idx, tables).reshape(ps.MZ, h.hz, h.wz)
 
 
-def decode_residuals(
-    cs: Codestream, ps: ParameterSet, tables: Tables, idx: np.ndarray
-) -> np.ndarray:
-    """DecodeResiduals of WD 8.4.2 for every YS segment present; the residuals of the
-    channel groups whose YS segment is absent stay 0 (WD 8.1.2)."""
-    h = cs.header
-    r = np.zeros((ps.M, h.hy, h.wy), dtype=np.int64)
-    per = ps.M // h.num_channel_groups  # the channels C_g of group g (WD 7.2)
-    for g, streams in enumerate(cs.groups):
-        c0, c1 = g * per, (g + 1) * per
-        for (y0, y1, x0, x1), buf in zip(h.tiles, streams):
-            vals = decode_stream(buf, idx[c0:c1, y0:y1, x0:x1].ravel(), tables)
-            r[c0:c1, y0:y1, x0:x1] = vals.reshape(per, y1 - y0, x1 - x0)
+def decode_residuals(cs: Codestream, tables: Tables, g: int, idx: np.ndarray) -> np.ndarray:
+    """DecodeResiduals( g ) of WD 8.4.3: the residuals of the channels C_g of group g, with
+    their scale indices ``idx`` (N x Hy x Wy), tile by tile; all 0 when the YS segment of
+    the group is absent (WD 8.1.2)."""
+    r = np.zeros(idx.shape, dtype=np.int64)
+    if g >= len(cs.groups):
+        return r
+    n = idx.shape[0]
+    for (y0, y1, x0, x1), buf in zip(cs.header.tiles, cs.groups[g]):
+        vals = decode_stream(buf, idx[:, y0:y1, x0:x1].ravel(), tables)
+        r[:, y0:y1, x0:x1] = vals.reshape(n, y1 - y0, x1 - x0)
     return r
 
 
@@ -88,9 +95,17 @@ def decode(data: bytes, prefix: bool = False) -> tuple[np.ndarray, int]:
 
     cs = parse(data, prefix=prefix, on_header=on_header)  # steps 1 to 3
     h, ps, tables = cs.header, selected[0], load_tables()
+    q = h.quality
     z_hat = decode_hyper_latent(cs, ps, tables)  # step 4
     mu_fp, ls_fp = hyper_synthesis(ps, z_hat, h.hy, h.wy)
-    idx = scale_indices(ps, ls_fp, h.quality)  # step 5
-    r = decode_residuals(cs, ps, tables, idx)  # step 6
-    y_in = reconstruct_latent(ps, mu_fp, r, h.quality)  # step 7
-    return output_samples(ps, y_in, h.width, h.height, h.bit_depth), h.bit_depth  # 8, 9
+    n = ps.M // h.num_channel_groups  # the channels C_g of group g (WD 7.2)
+    y_in = np.zeros((ps.M, h.hy, h.wy), dtype=np.int64)
+    for g in range(h.num_channel_groups):  # step 5, group by group in increasing order
+        c = slice(g * n, (g + 1) * n)
+        mu_g, ls_g = mu_fp[c], ls_fp[c]
+        if ps.G_C >= 2 and g >= 1:  # 5a: from y_in of the groups before g
+            mu_g, ls_g = context_prediction(ps, g, y_in[: g * n], mu_g, ls_g)
+        idx = scale_indices(ps, ls_g, q, c)  # 5b
+        r = decode_residuals(cs, tables, g, idx)  # 5c (0 where the YS segment is absent)
+        y_in[c] = reconstruct_latent(ps, mu_g, r, q, c)  # 5d
+    return output_samples(ps, y_in, h.width, h.height, h.bit_depth), h.bit_depth  # 6, 7

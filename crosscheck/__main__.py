@@ -20,8 +20,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m crosscheck", description=__doc__)
     ap.add_argument("input")
     ap.add_argument("output")
-    ap.add_argument("--max-bytes", type=int, default=None,
-                    help="decode the longest prefix codestream within the first N bytes")
+    ap.add_argument(
+        "--max-bytes",
+        type=int,
+        default=None,
+        help="decode the longest prefix codestream within the first N bytes",
+    )
     args = ap.parse_args(argv)
     try:
         with open(args.input, "rb") as f:

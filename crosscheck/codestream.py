@@ -74,16 +74,31 @@ class Header:
 def parse_header(p: bytes) -> Header:
     """Read and check the PH payload (WD 6.3, 7.2, Annex A); derive the tile grid (WD 5.4)."""
     need(len(p) == 48, "R-PH-LENGTH", f"PH length is {len(p)}, not 48")
-    h = Header(p[0], p[1], p[2], p[3], int.from_bytes(p[4:6], "big") + 1,
-               int.from_bytes(p[6:8], "big") + 1, p[8], (p[9], p[10], p[11]), p[12], p[13],
-               p[14], p[15], p[16:48])
+    h = Header(
+        p[0],
+        p[1],
+        p[2],
+        p[3],
+        int.from_bytes(p[4:6], "big") + 1,
+        int.from_bytes(p[6:8], "big") + 1,
+        p[8],
+        (p[9], p[10], p[11]),
+        p[12],
+        p[13],
+        p[14],
+        p[15],
+        p[16:48],
+    )
     need(h.version_major == 1, "R-VERSION-MAJOR", f"version_major {h.version_major}")
     need(h.profile_idc in PROFILES, "R-PROFILE-IDC", f"profile_idc {h.profile_idc}")
     need(h.level_idc in LEVELS, "R-LEVEL-IDC", f"level_idc {h.level_idc}")
     need(h.bit_depth in (8, 10), "R-BIT-DEPTH", f"bit_depth {h.bit_depth}")
     depths, matrices = PROFILES[h.profile_idc]
-    need(h.bit_depth in depths and h.colour[2] in matrices, "R-PROFILE-FIELDS",
-         f"bit_depth {h.bit_depth}, matrix_coefficients {h.colour[2]}")
+    need(
+        h.bit_depth in depths and h.colour[2] in matrices,
+        "R-PROFILE-FIELDS",
+        f"bit_depth {h.bit_depth}, matrix_coefficients {h.colour[2]}",
+    )
     need(2 <= h.tile_size_log2 <= 8, "R-TILE-SIZE-LOG2", f"tile_size_log2 {h.tile_size_log2}")
     need(h.num_channel_groups != 0, "R-GROUPS-NONZERO", "num_channel_groups 0")
     max_w, max_h, max_s = LEVELS[h.level_idc]
@@ -104,8 +119,11 @@ def parse_latent_stream(p: bytes, num_tiles: int) -> tuple[int, list[bytes]]:
     head = 1 + 4 * num_tiles
     need(len(p) >= head, "R-YS-LENGTH", f"YS payload of {len(p)} bytes, tile sizes need {head}")
     sizes = [int.from_bytes(p[1 + 4 * t : 5 + 4 * t], "big") for t in range(num_tiles)]
-    need(head + sum(sizes) == len(p), "R-YS-LENGTH",
-         f"YS length {len(p)}, 1 + 4 x num_tiles + sum(tile_size) = {head + sum(sizes)}")
+    need(
+        head + sum(sizes) == len(p),
+        "R-YS-LENGTH",
+        f"YS length {len(p)}, 1 + 4 x num_tiles + sum(tile_size) = {head + sum(sizes)}",
+    )
     streams, pos = [], head
     for s in sizes:
         streams.append(p[pos : pos + s])
@@ -141,8 +159,11 @@ def parse(
         need(pos + 2 <= n, "R-COMPLETE", "codestream ends inside a marker")
         marker = int.from_bytes(data[pos : pos + 2], "big")
         # 5.3: reserved markers and order, from the marker alone.
-        need(marker in (PH, ZS, YS, EOC) or 0xFF80 <= marker <= 0xFFFE, "R-MARKER-RESERVED",
-             f"marker 0x{marker:04X} at byte {pos}")
+        need(
+            marker in (PH, ZS, YS, EOC) or 0xFF80 <= marker <= 0xFFFE,
+            "R-MARKER-RESERVED",
+            f"marker 0x{marker:04X} at byte {pos}",
+        )
         need(not first or marker == PH, "R-PH-FIRST", f"first segment 0x{marker:04X}")
         need(first or marker != PH, "R-PH-ONCE", "second PH segment")
         need(marker != ZS or hyper is None, "R-ZS-ONCE", "second ZS segment")
@@ -166,8 +187,11 @@ def parse(
             header = parse_header(payload)
             if on_header is not None:
                 m = on_header(header)
-                need(m % header.num_channel_groups == 0, "R-GROUPS-DIVIDE-M",
-                     f"G = {header.num_channel_groups} does not divide M = {m}")
+                need(
+                    m % header.num_channel_groups == 0,
+                    "R-GROUPS-DIVIDE-M",
+                    f"G = {header.num_channel_groups} does not divide M = {m}",
+                )
         elif marker == ZS:
             hyper = payload
         elif marker == YS:
@@ -179,6 +203,9 @@ def parse(
             need(length == 0, "R-EOC-LENGTH", f"EOC length {length}")
             need(pos == n, "R-EOC-LAST", f"{n - pos} bytes after EOC")
             break
-    need(header is not None and hyper is not None, "R-COMPLETE",
-         "no PH and ZS segment within the bytes: no prefix codestream to decode (5.5)")
+    need(
+        header is not None and hyper is not None,
+        "R-COMPLETE",
+        "no PH and ZS segment within the bytes: no prefix codestream to decode (5.5)",
+    )
     return Codestream(header, hyper, groups)

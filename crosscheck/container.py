@@ -89,8 +89,15 @@ def load_tables(path: Path = DATA_DIR / "gaussian_tables.olt") -> Tables:
     radius = rec["radius"].data
     parts = [rec[f"cdf.{i}"].data for i in range(64)]
     for i, (r, c) in enumerate(zip(radius, parts)):  # the properties of B.1
-        _need(r >= 1 and c.shape == (2 * r + 3,) and c[0] == 0 and c[-1] == 1 << 16
-              and bool(np.all(np.diff(c) >= 1)), "B.1", f"table {i}")
+        _need(
+            r >= 1
+            and c.shape == (2 * r + 3,)
+            and c[0] == 0
+            and c[-1] == 1 << 16
+            and bool(np.all(np.diff(c) >= 1)),
+            "B.1",
+            f"table {i}",
+        )
     start = np.cumsum([0] + [len(c) for c in parts[:-1]]).astype(np.int64)
     return Tables(radius.astype(np.int64), start, np.concatenate(parts).astype(np.int64))
 
@@ -128,11 +135,14 @@ class ParameterSet:
     f_out: int
     latent_in_max: int
     hyper_in_max: int
+    G_C: int  # number of context groups, 1 without context networks (WD 8.1.1, C.3)
+    ctx: dict[int, list[Layer]]  # the context network ctx.g for 1 <= g < G_C (WD 8.4.1)
 
 
 def _chain(rec: dict[str, Record], prefix: str, n_in: int, a_max: int) -> list[Layer]:
     """Collect the layers "prefix.0", "prefix.1", ... (WD C.3) and check their requirements,
-    with P-ACCUMULATOR and P-CHAIN-CHANNELS of WD 8.6.2 and 8.6.4."""
+    with P-ACCUMULATOR and P-CHAIN-CHANNELS of WD 8.6.2 and 8.6.4. ``n_in`` is the number
+    of channels of the chain's input and ``a_max`` the bound A of its first layer."""
     layers: list[Layer] = []
     while f"{prefix}.{len(layers)}.weight" in rec:
         n = f"{prefix}.{len(layers)}"
@@ -164,22 +174,42 @@ def load_parameter_set(blob: bytes, tables: Tables) -> ParameterSet:
     """Read a parameter set (C.2, C.3) and check every requirement P-... of the WD."""
     rec = read_container(blob, b"OLPS")
     scalars = {}
-    for name in ("latent.f_mu", "latent.fg", "latent.fig", "latent.f_ls",
-                 "latent.in_max", "hyper.in_max", "output.f_out"):
+    for name in (
+        "latent.f_mu",
+        "latent.fg",
+        "latent.fig",
+        "latent.f_ls",
+        "latent.in_max",
+        "hyper.in_max",
+        "output.f_out",
+    ):
         r = rec.get(name)
         _need(r is not None and r.dtype == 3 and r.data.shape == (1,), "P-SCALARS", name)
         scalars[name] = int(r.data[0])
     z = rec.get("z.table")
-    _need(z is not None and z.dtype == 3 and z.data.ndim == 1 and z.data.size >= 1
-          and bool(np.all((z.data >= 0) & (z.data <= 63))), "P-Z-TABLE", "z.table")
+    _need(
+        z is not None
+        and z.dtype == 3
+        and z.data.ndim == 1
+        and z.data.size >= 1
+        and bool(np.all((z.data >= 0) & (z.data <= 63))),
+        "P-Z-TABLE",
+        "z.table",
+    )
     gains = [rec.get(f"gain.{n}") for n in ("mean", "inverse", "scale_offset")]
-    _need(all(g is not None and g.dtype == 3 and g.data.ndim == 2 for g in gains)
-          and len({g.data.shape for g in gains}) == 1, "P-GAIN-SHAPE", "gain records")
+    _need(
+        all(g is not None and g.dtype == 3 and g.data.ndim == 2 for g in gains)
+        and len({g.data.shape for g in gains}) == 1,
+        "P-GAIN-SHAPE",
+        "gain records",
+    )
     q, m = gains[0].data.shape
     _need(1 <= q <= 256 and m >= 1, "P-GAIN-SHAPE", f"Q={q}, M={m}")
     _need(bool(np.all(gains[0].data > 0) and np.all(gains[1].data > 0)), "P-GAIN-POSITIVE", "")
-    f_mu, f_g, f_ig, f_ls, f_out = (scalars[n] for n in (
-        "latent.f_mu", "latent.fg", "latent.fig", "latent.f_ls", "output.f_out"))
+    f_mu, f_g, f_ig, f_ls, f_out = (
+        scalars[n]
+        for n in ("latent.f_mu", "latent.fg", "latent.fig", "latent.f_ls", "output.f_out")
+    )
     lat_max, hyp_max = scalars["latent.in_max"], scalars["hyper.in_max"]
     _need(1 <= lat_max <= 32767 and 1 <= hyp_max <= 32767, "P-IN-MAX", "")
     _need(all(0 <= f <= 24 for f in (f_mu, f_g, f_ig, f_ls, f_out)), "P-PRECISION-RANGE", "")
@@ -196,8 +226,50 @@ def load_parameter_set(blob: bytes, tables: Tables) -> ParameterSet:
     r63 = int(tables.radius[63])
     big = ((r63 + (1 << 16)) << f_mu) + (((g_max << 15) + (1 << (f_g - 1))) >> f_g)
     _need((g_max << 15) < 1 << 62 and big * ig_max < 1 << 62, "P-LATENT-RANGE", "")
+    g_c, ctx = _context_networks(rec, m, lat_max)
     return ParameterSet(
-        hashlib.sha256(blob).hexdigest(), m, mz, q, hs, gs, z.data,
-        gains[0].data, gains[1].data, gains[2].data,
-        f_mu, f_g, f_ig, f_ls, f_out, lat_max, hyp_max,
+        hashlib.sha256(blob).hexdigest(),
+        m,
+        mz,
+        q,
+        hs,
+        gs,
+        z.data,
+        gains[0].data,
+        gains[1].data,
+        gains[2].data,
+        f_mu,
+        f_g,
+        f_ig,
+        f_ls,
+        f_out,
+        lat_max,
+        hyp_max,
+        g_c,
+        ctx,
     )
+
+
+def _context_networks(
+    rec: dict[str, Record], m: int, lat_max: int
+) -> tuple[int, dict[int, list[Layer]]]:
+    """G_C (record "context.groups", 1 where it is absent) and the context networks ctx.g,
+    1 <= g < G_C (WD C.3, 8.4.1), with P-CONTEXT-GROUPS, P-CTX-CHAINS, P-CTX-PLAIN and
+    P-CTX-OUTPUT. The layers of ctx.g are checked as those of any chain: ctx.g reads the
+    y_in of the g x M / G_C channels before group g (P-CHAIN-CHANNELS, WD 8.6.4), clipped
+    to latent_in_max (the bound A of P-ACCUMULATOR, WD 8.6.2)."""
+    r = rec.get("context.groups")
+    if r is None:
+        return 1, {}
+    _need(r.dtype == 3 and r.data.shape == (1,), "P-CONTEXT-GROUPS", "record layout")
+    g_c = int(r.data[0])
+    _need(2 <= g_c <= 255 and m % g_c == 0, "P-CONTEXT-GROUPS", f"G_C = {g_c}, M = {m}")
+    n = m // g_c  # channels per group
+    ctx = {}
+    for g in range(1, g_c):
+        _need(f"ctx.{g}.0.weight" in rec, "P-CTX-CHAINS", f"no ctx.{g}.0.weight")
+        ctx[g] = _chain(rec, f"ctx.{g}", g * n, lat_max)
+        _need(all(ly.d2s == 0 for ly in ctx[g]), "P-CTX-PLAIN", f"ctx.{g}")
+        out = ctx[g][-1].weight.shape[0]
+        _need(out == 2 * n, "P-CTX-OUTPUT", f"ctx.{g}: {out} channels, not {2 * n}")
+    return g_c, ctx

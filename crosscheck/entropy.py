@@ -104,8 +104,14 @@ class EntropyError(Exception):
 def decode_stream(buf: bytes, table_idx: np.ndarray, tables: Tables) -> np.ndarray:
     """Decode the rANS stream ``buf`` into ``len(table_idx)`` values (WD 8.2.1)."""
     out = np.zeros(table_idx.shape[0], dtype=np.int64)
-    code = _decode(np.frombuffer(buf, dtype=np.uint8), table_idx.astype(np.int64),
-                   tables.radius, tables.start, tables.cdf, out)
+    code = _decode(
+        np.frombuffer(buf, dtype=np.uint8),
+        table_idx.astype(np.int64),
+        tables.radius,
+        tables.start,
+        tables.cdf,
+        out,
+    )
     if code:
         raise EntropyError(ERRORS[code])
     return out

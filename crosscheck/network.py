@@ -66,16 +66,35 @@ def hyper_synthesis(
     return h[: ps.M, :hy, :wy], h[ps.M : 2 * ps.M, :hy, :wy]
 
 
-def scale_indices(ps: ParameterSet, ls_fp: np.ndarray, q: int) -> np.ndarray:
-    """idx = Clip3(0, 63, (lsFp + scale_offset[q][c] + 2^(F_ls - 1)) >> F_ls) (WD 8.4.1)."""
-    off = ps.scale_offset[q][:, None, None]
+def context_prediction(
+    ps: ParameterSet, g: int, y_before: np.ndarray, mu_fp: np.ndarray, ls_fp: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """ContextPrediction( g ) of WD 8.4.1: ``y_before`` is y_in of the channels c < c0 (the
+    groups before g), ``mu_fp`` and ``ls_fp`` are those of the N channels of group g. The
+    chain ctx.g applied to ``y_before`` gives d (2N channels, Hy x Wy: no depth-to-space,
+    P-CTX-PLAIN); returns Clip3(-2^15, 2^15 - 1, muFp + d[c - c0]) and
+    Clip3(-2^15, 2^15 - 1, lsFp + d[N + c - c0])."""
+    n = mu_fp.shape[0]
+    d = chain(ps.ctx[g], y_before).astype(np.int64)
+    lo, hi = -(1 << 15), (1 << 15) - 1
+    return np.clip(mu_fp + d[:n], lo, hi), np.clip(ls_fp + d[n:], lo, hi)
+
+
+def scale_indices(ps: ParameterSet, ls_fp: np.ndarray, q: int, c: slice) -> np.ndarray:
+    """ScaleIndices( g ) of WD 8.4.2 for the channels ``c`` of a group (``ls_fp`` holds
+    those channels, corrected by 8.4.1 where it applies):
+    idx = Clip3(0, 63, (lsFp + scale_offset[q][c] + 2^(F_ls - 1)) >> F_ls)."""
+    off = ps.scale_offset[q][c, None, None]
     return np.clip((ls_fp + off + (1 << (ps.f_ls - 1))) >> ps.f_ls, 0, 63)
 
 
-def reconstruct_latent(ps: ParameterSet, mu_fp: np.ndarray, r: np.ndarray, q: int) -> np.ndarray:
-    """ReconstructLatent of WD 8.5 (int64 suffices by P-LATENT-RANGE)."""
-    g = ps.gain[q][:, None, None]
-    ig = ps.inv_gain[q][:, None, None]
+def reconstruct_latent(
+    ps: ParameterSet, mu_fp: np.ndarray, r: np.ndarray, q: int, c: slice
+) -> np.ndarray:
+    """ReconstructLatent( g ) of WD 8.5 for the channels ``c`` of group g (``mu_fp`` and
+    ``r`` hold those channels); int64 suffices by P-LATENT-RANGE."""
+    g = ps.gain[q][c, None, None]
+    ig = ps.inv_gain[q][c, None, None]
     sh = ps.f_ig + ps.f_mu
     mu_g = (mu_fp * g + (1 << (ps.f_g - 1))) >> ps.f_g
     y_g = (r << ps.f_mu) + mu_g

@@ -102,7 +102,8 @@ def quantise_conv(
 @torch.no_grad()
 def calibrate(model: OpenLICModel, patches: np.ndarray) -> dict[str, object]:
     """Maxima of every normative activation, and the mean rate of each latent channel."""
-    stats: dict[str, list] = {"hs": [], "gs": [], "y": [], "mean": [], "bits": []}
+    stats: dict[str, list] = {"hs": [], "gs": [], "y": [], "mean": [], "bits": [], "ctx": []}
+    per = model.group_size
     k_all = range(len(model.cfg.lambdas))
     for start in range(0, len(patches), 8):
         x = torch.from_numpy(patches[start : start + 8]).permute(0, 3, 1, 2).float() / 255
@@ -119,9 +120,19 @@ def calibrate(model: OpenLICModel, patches: np.ndarray) -> dict[str, object]:
         for k in k_all:
             kk = torch.full((x.shape[0],), k)
             gain, inv_gain = model.gains(kk)
-            r = torch.round(y * gain - mean * gain)
-            y_hat = (r + mean * gain) * inv_gain
+            r, scale, y_hat = model.quantise_groups(y, mean, log_scale, gain, inv_gain, torch.round)
+            r = torch.round(r)
             stats["y"].append(y_hat.abs().max().item())
+            ctx_max = []  # per network: its hidden layers' maxima, then |mean| after it
+            for g, chain in enumerate(model.ctx, start=1):
+                h = y_hat[:, : g * per]
+                for layer in chain[:-1]:
+                    h = F.relu(layer(h))
+                    ctx_max.append(h.max().item())
+                d_mean = chain[-1](h)[:, :per]
+                corrected = mean[:, g * per : (g + 1) * per] + d_mean
+                stats["mean"].append(max(d_mean.abs().max().item(), corrected.abs().max().item()))
+            stats["ctx"].append(ctx_max)
             g = y_hat
             gs_max = []
             for layer in model.g_s[:-1]:
@@ -129,19 +140,26 @@ def calibrate(model: OpenLICModel, patches: np.ndarray) -> dict[str, object]:
                 gs_max.append(g.max().item())
             stats["gs"].append(gs_max)
             if k == len(model.cfg.lambdas) // 2:
-                lik = gaussian_likelihood(r, log_scale.exp() * gain)
+                lik = gaussian_likelihood(r, scale)
                 stats["bits"].append((-torch.log2(lik)).sum(dim=(0, 2, 3)).numpy())
     return {
         "hs": np.max(stats["hs"], axis=0),
         "gs": np.max(stats["gs"], axis=0),
         "y": max(stats["y"]),
+        "ctx": np.max(stats["ctx"], axis=0) if model.ctx else np.zeros(0),
         "mean": max(stats["mean"]),
         "bits": np.sum(stats["bits"], axis=0),
     }
 
 
 def reorder_latent_channels(model: OpenLICModel, perm: torch.Tensor) -> None:
-    """Permute the latent channels of the float model in place (order of ``perm``)."""
+    """Permute the latent channels of the float model in place (order of ``perm``).
+
+    The context groups are ranges of channels, so a model with context networks may be
+    permuted only while they output zero (as they start, :mod:`encoder.model`).
+    """
+    if any(chain[-1].weight.any() or chain[-1].bias.any() for chain in model.ctx):
+        raise ValueError("the channels of a trained context model cannot be reordered")
     m = model.cfg.m_latent
     with torch.no_grad():
         for last in (model.g_a[-1], model.g_a_linear):
@@ -250,6 +268,24 @@ def export(model: OpenLICModel, calib_patches: np.ndarray) -> bytes:
             lo, hi = INT16_MIN, INT16_MAX
         put_layer(f"gs.{n}", *quantise_conv(layer.conv, alpha, a_out, bound), True, lo, hi)
         alpha, bound = a_out[0], ACT_MAX
+    # Context networks (WD 8.4.1): input y_in like the synthesis, hidden 12-bit, output
+    # corrections in the units of hs's output (no offset: they are added to it).
+    per = model.group_size
+    hidden = iter(stats["ctx"])
+    for g, chain in enumerate(model.ctx, start=1):
+        alpha, bound = alpha_y, LATENT_IN_MAX
+        for n, layer in enumerate(chain):
+            if n < len(chain) - 1:
+                top = next(hidden)
+                a_out = np.full(layer.out_channels, top / ACT_MAX)
+                lo, hi = 0, ACT_MAX
+            else:
+                a_out = np.concatenate([np.full(per, 2.0**-f_mu), np.full(per, LOG_STEP / 2**F_LS)])
+                lo, hi = INT16_MIN, INT16_MAX
+            put_layer(f"ctx.{g}.{n}", *quantise_conv(layer, alpha, a_out, bound), False, lo, hi)
+            alpha, bound = a_out[0], ACT_MAX
+    if model.ctx:
+        rec["context.groups"] = np.array([model.cfg.context_groups], np.int32)
     g, ig = quality_gains(model)
     rec["gain.mean"] = np.round(g * 2.0**FG).astype(np.int32)
     rec["gain.inverse"] = np.round(ig / alpha_y * 2.0**FIG).astype(np.int32)
@@ -274,7 +310,8 @@ def export(model: OpenLICModel, calib_patches: np.ndarray) -> bytes:
 ENCODER_SIDE = ("g_a.", "g_a_linear.", "h_a.")
 """The analysis transforms, which only the encoder has."""
 DECODER_SIDE = ("h_s.", "h_s_out.", "g_s.", "log_z_scale")
-"""The float decoder networks, which the latent refinement descends through (E.3.1)."""
+"""The float decoder networks, which the latent refinement descends through (E.3.1),
+beside the context networks ``ctx.`` of a model that has them."""
 
 
 def encoder_weights(model: OpenLICModel, data: bytes) -> dict:
@@ -286,7 +323,7 @@ def encoder_weights(model: OpenLICModel, data: bytes) -> dict:
     encoder never codes with weights that do not match it.
     """
     g, ig = quality_gains(model)
-    sides = ENCODER_SIDE + DECODER_SIDE
+    sides = (*ENCODER_SIDE, *DECODER_SIDE, "ctx.")
     return {
         "config": model.cfg.to_dict(),
         "model": {k: v.half() for k, v in model.state_dict().items() if k.startswith(sides)},
@@ -322,9 +359,10 @@ def main(argv: list[str] | None = None) -> int:
     bank = np.load(args.bank, mmap_mode="r")
     rng = np.random.default_rng(0)
     calib = np.asarray(bank[np.sort(rng.choice(len(bank), args.patches, replace=False))])
-    bits = calibrate(model, calib)["bits"]
-    perm = torch.from_numpy(np.argsort(-bits, kind="stable").copy())
-    reorder_latent_channels(model, perm)
+    if not model.ctx:  # a context model's channels were ordered when it was initialised
+        bits = calibrate(model, calib)["bits"]
+        perm = torch.from_numpy(np.argsort(-bits, kind="stable").copy())
+        reorder_latent_channels(model, perm)
     data = export(model, calib)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_bytes(data)

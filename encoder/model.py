@@ -25,6 +25,7 @@ quality and the quality shifts the scale index by ``log(g)`` (clause 8.4).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import torch
@@ -53,6 +54,13 @@ class ModelConfig:
     linear_analysis: bool = False
     """Add a linear 16x16 block transform to ``g_a`` (encoder only; see
     :mod:`encoder.linear_init`)."""
+    context_groups: int = 0
+    """``G`` > 1: the latent channels form ``G`` equal groups, and the entropy
+    parameters of group ``g`` are those of the hyperprior plus a correction that the
+    context network ``c_g`` computes from the decoded groups before it (clause 8.4).
+    0: no context networks (the hyperprior alone)."""
+    n_context: int = 128
+    """Width of the hidden layers of the context networks."""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -153,6 +161,33 @@ class OpenLICModel(nn.Module):
             self.log_gain.copy_(base[:, None].expand(k, m))
             self.log_inv_gain.copy_(-base[:, None].expand(k, m))
         self.log_z_scale = nn.Parameter(torch.zeros(cfg.mz_hyper))
+        # Context networks c_1 .. c_{G-1}: three plain 3x3 convolutions each, from the
+        # groups before g to (mean, log-scale) corrections of group g. The last layer
+        # starts at zero, so that a model initialised from one without context starts
+        # as that model.
+        self.ctx = nn.ModuleList()
+        if cfg.context_groups:
+            per = self.group_size
+            for g in range(1, cfg.context_groups):
+                chain = nn.ModuleList(
+                    nn.Conv2d(a, b, 3, padding=1)
+                    for a, b in (
+                        (g * per, cfg.n_context),
+                        (cfg.n_context, cfg.n_context),
+                        (cfg.n_context, 2 * per),
+                    )
+                )
+                nn.init.zeros_(chain[-1].weight)
+                nn.init.zeros_(chain[-1].bias)
+                self.ctx.append(chain)
+
+    @property
+    def group_size(self) -> int:
+        """Latent channels per context group (all of them without context)."""
+        g = self.cfg.context_groups
+        if g and self.cfg.m_latent % g:
+            raise ValueError(f"context_groups {g} does not divide m_latent {self.cfg.m_latent}")
+        return self.cfg.m_latent // g if g else self.cfg.m_latent
 
     # -- pieces shared by training, export and encoding ---------------------------
     def analysis(self, x: Tensor, *, bf16: bool = False) -> Tensor:
@@ -174,6 +209,43 @@ class OpenLICModel(nn.Module):
         out = self.h_s_out(h)
         mean, log_scale = out.chunk(2, dim=1)
         return mean, log_scale
+
+    def context(self, g: int, y_hat_before: Tensor) -> tuple[Tensor, Tensor]:
+        """Corrections of the mean and log-scale of group ``g`` >= 1 from the ungained
+        decoded latent of groups ``0 .. g-1`` (the synthesis input of those channels)."""
+        mean, log_scale = run_chain(self.ctx[g - 1], y_hat_before).chunk(2, dim=1)
+        return mean, log_scale
+
+    def quantise_groups(
+        self,
+        y: Tensor,
+        mean: Tensor,
+        log_scale: Tensor,
+        gain: Tensor,
+        inv_gain: Tensor,
+        quantise: Callable[[Tensor], Tensor],
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """Group by group: add the context corrections to the hyperprior's ``mean`` and
+        ``log_scale`` (ungained), quantise the gained residual with ``quantise``, and
+        reconstruct the ungained latent that the next groups and the synthesis see.
+
+        Returns (the gained residual before quantisation, the entropy scale in gained
+        units, the reconstructed ungained latent ``y_hat``), each over all channels.
+        """
+        per = self.group_size
+        residuals, scales, y_hats = [], [], []
+        for g in range(self.cfg.context_groups or 1):
+            c = slice(g * per, (g + 1) * per)
+            mu, ls = mean[:, c], log_scale[:, c]
+            if g:
+                d_mu, d_ls = self.context(g, torch.cat(y_hats, dim=1))
+                mu, ls = mu + d_mu, ls + d_ls
+            gn, ign = gain[:, c], inv_gain[:, c]
+            r = y[:, c] * gn - mu * gn
+            residuals.append(r)
+            scales.append(ls.exp() * gn)
+            y_hats.append((quantise(r) + mu * gn) * ign)
+        return torch.cat(residuals, 1), torch.cat(scales, 1), torch.cat(y_hats, 1)
 
     def gains(self, k: Tensor) -> tuple[Tensor, Tensor]:
         """Per-sample gain and inverse gain vectors, shaped (B, M, 1, 1)."""
@@ -198,11 +270,11 @@ class OpenLICModel(nn.Module):
         z_hat = round_ste(z)
         mean, log_scale = self.hyper_synthesis(z_hat)
         mean = mean[..., : y.shape[2], : y.shape[3]]
-        scale = log_scale[..., : y.shape[2], : y.shape[3]].exp()
         gain, inv_gain = self.gains(k)
-        yg, mg = y * gain, mean * gain
-        lik_y = gaussian_likelihood(yg - mg + torch.rand_like(yg) - 0.5, scale * gain)
-        y_hat = (round_ste(yg - mg) + mg) * inv_gain
+        r, scale, y_hat = self.quantise_groups(
+            y, mean, log_scale[..., : y.shape[2], : y.shape[3]], gain, inv_gain, round_ste
+        )
+        lik_y = gaussian_likelihood(r + torch.rand_like(r) - 0.5, scale)
         x_hat = run_chain(self.g_s, y_hat)
         return {"x_hat": x_hat, "lik_y": lik_y, "lik_z": lik_z}
 

@@ -25,8 +25,10 @@ from encoder.rans import encode as rans_encode
 from encoder.refine import REFINE_MAX_PIXELS, refine_latent
 from encoder.writer import write_codestream
 from refdec.codestream import PictureHeader
+from refdec.context import context_prediction
 from refdec.hyper import hyper_symbol_tables, hyper_synthesis
-from refdec.latent import reconstruct_latent, scale_indices, tile_grid, tile_symbol_tables
+from refdec.latent import reconstruct as reconstruct_group
+from refdec.latent import scale_indices, tile_grid, tile_symbol_tables
 from refdec.levels import smallest_level
 from refdec.output import to_samples
 from refdec.params import DATA_DIR as PARAMS_DIR
@@ -38,6 +40,8 @@ DEFAULT_MODEL = "openlic-1"
 DEFAULT_QUALITY = 160
 DEFAULT_TILE_LOG2 = 5
 DEFAULT_GROUPS = 2
+"""Channel groups of a codestream for a parameter set without context networks (with
+them, the parameter set fixes the number, R-GROUPS-CONTEXT)."""
 RESIDUAL_LIMIT = 30000
 """Largest residual magnitude the encoder writes (within the escape range of WD 8.2)."""
 
@@ -54,21 +58,29 @@ class Codec:
     refinement (E.3.1); None for encoder weights without the decoder networks."""
 
 
+def shipped_models() -> list[str]:
+    """Names of the shipped models: parameter sets of refdec with encoder weights."""
+    return sorted(
+        p.stem for p in PARAMS_DIR.glob("*.olp") if (MODEL_DIR / f"{p.stem}.pt").is_file()
+    )
+
+
 @cache
 def load_codec(params_path: Path | None = None) -> Codec:
     """Encoder weights and the parameter set they match.
 
-    By default the shipped model; otherwise the parameter file ``params_path``
-    (``NAME.olp``) with its encoder weights ``NAME.pt`` beside it, as
-    ``python -m encoder.export`` writes them.
+    By default the shipped model :data:`DEFAULT_MODEL`; a shipped parameter set
+    (``refdec/data/NAME.olp``) with its shipped weights (``encoder/weights/NAME.pt``);
+    any other parameter file ``NAME.olp`` with the encoder weights ``NAME.pt`` beside
+    it, as ``python -m encoder.export`` writes them.
     """
     if params_path is None:
         params_path = PARAMS_DIR / f"{DEFAULT_MODEL}.olp"
-        weights = MODEL_DIR / f"{DEFAULT_MODEL}.pt"
-    else:
-        weights = params_path.with_suffix(".pt")
-        if not weights.is_file():
-            raise ValueError(f"encoder weights {weights} not found beside {params_path}")
+    weights = params_path.with_suffix(".pt")
+    if params_path.resolve().parent == PARAMS_DIR.resolve():
+        weights = MODEL_DIR / f"{params_path.stem}.pt"
+    if not weights.is_file():
+        raise ValueError(f"encoder weights {weights} not found for {params_path}")
     data = params_path.read_bytes()
     state = torch.load(weights, map_location="cpu", weights_only=False)
     sha = hashlib.sha256(data).digest()
@@ -195,14 +207,50 @@ def refine_analysis(
     return _with_hyper(codec, y[0].detach(), z[0].detach(), a.height, a.width)
 
 
-def quantise(a: Analysis, quality: int, params: ParameterSet) -> tuple[np.ndarray, np.ndarray]:
-    """Residuals ``r = round(y * g - mu_g)`` and their table indices (WD 8.4, 8.5)."""
-    g = params.gain_mean[quality].astype(np.int64)[:, None, None]
-    mu_g = (a.mean_fp.astype(np.int64) * g + (1 << (params.fg - 1))) >> params.fg
-    gain = g / 2.0**params.fg
-    r = np.round(a.y * gain - mu_g / 2.0**params.f_mu)
-    r = np.clip(r, -RESIDUAL_LIMIT, RESIDUAL_LIMIT).astype(np.int32)
-    return r, scale_indices(a.ls_fp, quality, params)
+@dataclass
+class Quantised:
+    """A latent coded at one quality index: what the decoder derives, group by group."""
+
+    residuals: np.ndarray
+    """int32 (M, Hy, Wy)."""
+    idx: np.ndarray
+    """uint8 (M, Hy, Wy): the table index of every residual (WD 8.4.2)."""
+    y_in: np.ndarray
+    """int16 (Hy, Wy, M): the synthesis input (WD 8.5)."""
+
+
+def quantise(
+    a: Analysis,
+    quality: int,
+    params: ParameterSet,
+    groups: int,
+    residuals: np.ndarray | None = None,
+) -> Quantised:
+    """Step 5 of WD 8.1.1 as the encoder runs it: for each channel group in order, the
+    context prediction (8.4.1) from the groups before, the residuals
+    ``r = round(y * g - mu_g)``, their table indices (8.4.2) and the reconstruction
+    (8.5), with refdec's integer functions. ``residuals`` replaces the rounding (to
+    recompute the decoder's latent of given residuals)."""
+    mean_fp, ls_fp = a.mean_fp.copy(), a.ls_fp.copy()  # the context corrects them
+    m, hy, wy = mean_fp.shape
+    r = np.empty((m, hy, wy), np.int32) if residuals is None else residuals
+    idx = np.empty((m, hy, wy), np.uint8)
+    y_in = np.empty((hy, wy, m), np.int16)
+    per = m // groups
+    for g in range(groups):
+        c = range(g * per, (g + 1) * per)
+        if g and params.ctx:
+            context_prediction(y_in, mean_fp, ls_fp, g, params)
+        if residuals is None:
+            gain = params.gain_mean[quality, c.start : c.stop].astype(np.int64)[:, None, None]
+            mu_g = (mean_fp[c.start : c.stop] * gain + (1 << (params.fg - 1))) >> params.fg
+            v = np.round(a.y[c.start : c.stop] * (gain / 2.0**params.fg) - mu_g / 2.0**params.f_mu)
+            r[c.start : c.stop] = np.clip(v, -RESIDUAL_LIMIT, RESIDUAL_LIMIT)
+        idx[c.start : c.stop] = scale_indices(ls_fp[c.start : c.stop], quality, params, c.start)
+        y_in[:, :, c.start : c.stop] = reconstruct_group(
+            r[c.start : c.stop], mean_fp[c.start : c.stop], c, quality, params
+        )
+    return Quantised(r, idx, y_in)
 
 
 def entropy_code(
@@ -235,8 +283,17 @@ def entropy_code(
 def reconstruct(
     a: Analysis, r: np.ndarray, quality: int, params: ParameterSet, bit_depth: int
 ) -> np.ndarray:
-    """The samples a conforming decoder outputs for this encoding."""
-    y_in = reconstruct_latent(r, a.mean_fp, quality, params)
+    """The samples a conforming decoder outputs for the residuals ``r`` of ``a``.
+
+    Without context networks the grouping does not change the latent (WD 8.5 works
+    element by element), so one group stands for any; with them it is ``G_C``.
+    """
+    y_in = quantise(a, quality, params, params.context_groups, r).y_in
+    return samples(a, y_in, params, bit_depth)
+
+
+def samples(a: Analysis, y_in: np.ndarray, params: ParameterSet, bit_depth: int) -> np.ndarray:
+    """The output samples of the synthesis input ``y_in`` (WD 8.7, 8.8)."""
     x_fp = synthesis(y_in, list(params.gs), band_rows=8)
     return to_samples(x_fp, params.f_out, bit_depth, a.width, a.height)
 
@@ -244,8 +301,8 @@ def reconstruct(
 def _codestream(
     codec: Codec, a: Analysis, quality: int, bit_depth: int, tile_log2: int, groups: int
 ) -> tuple[bytes, np.ndarray]:
-    r, idx = quantise(a, quality, codec.params)
-    z_stream, group_tiles = entropy_code(a, r, idx, codec.params, tile_log2, groups)
+    qa = quantise(a, quality, codec.params, groups)
+    z_stream, group_tiles = entropy_code(a, qa.residuals, qa.idx, codec.params, tile_log2, groups)
     header = PictureHeader(
         version_major=1,
         version_minor=0,
@@ -263,7 +320,7 @@ def _codestream(
         reserved=0,
         parameter_set_hash=codec.params_sha256,
     )
-    return write_codestream(header, z_stream, group_tiles), r
+    return write_codestream(header, z_stream, group_tiles), qa.residuals
 
 
 @dataclass
@@ -274,6 +331,23 @@ class Encoded:
     analysis: Analysis
 
 
+def groups_for(params: ParameterSet, groups: int | None) -> int:
+    """The number of channel groups to code with: ``groups``, checked against the
+    parameter set (R-GROUPS-DIVIDE-M, R-GROUPS-CONTEXT), or its default."""
+    if params.ctx:
+        if groups not in (None, params.context_groups):
+            raise ValueError(
+                f"this parameter set's context networks need {params.context_groups} "
+                f"channel groups, not {groups}"
+            )
+        return params.context_groups
+    if groups is None:
+        return DEFAULT_GROUPS
+    if groups < 1 or params.m % groups:
+        raise ValueError(f"channel groups must divide the {params.m} latent channels")
+    return groups
+
+
 def encode_detailed(
     image: np.ndarray,
     *,
@@ -282,7 +356,7 @@ def encode_detailed(
     bpp: float | None = None,
     refine_iterations: int = 0,
     tile_size_log2: int = DEFAULT_TILE_LOG2,
-    channel_groups: int = DEFAULT_GROUPS,
+    channel_groups: int | None = None,
     codec: Codec | None = None,
     params_path: Path | str | None = None,
     progress: Callable[[int], None] | None = None,
@@ -301,6 +375,7 @@ def encode_detailed(
         raise ValueError("give either quality or bpp, not both")
     if refine_iterations < 0:
         raise ValueError(f"refinement iterations must be 0 or more, got {refine_iterations}")
+    channel_groups = groups_for(codec.params, channel_groups)
     smallest_level(image.shape[1], image.shape[0])  # refuse before any work is done
     a = analyse(codec, image, bit_depth)
     nq = codec.params.num_qualities

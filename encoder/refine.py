@@ -73,13 +73,13 @@ def rd_cost(
     z_hat = rnd(z)
     mean, log_scale = model.hyper_synthesis(z_hat)
     hy, wy = yg.shape[2:]
-    mean_g = mean[..., :hy, :wy] * gain
-    scale_g = log_scale[..., :hy, :wy].exp() * gain
-    r = rnd(yg - mean_g)
+    r, scale_g, y_hat = model.quantise_groups(
+        yg / gain, mean[..., :hy, :wy], log_scale[..., :hy, :wy], gain, inv_gain, rnd
+    )
     z_scale = model.log_z_scale.exp()[None, :, None, None].expand_as(z_hat)
-    bits = -torch.log2(gaussian_likelihood(r, scale_g)).sum()
+    bits = -torch.log2(gaussian_likelihood(rnd(r), scale_g)).sum()
     bits = bits - torch.log2(gaussian_likelihood(z_hat, z_scale)).sum()
-    x_hat = run_chain(model.g_s, (r + mean_g) * inv_gain)
+    x_hat = run_chain(model.g_s, y_hat)
     h, w = x.shape[2:]
     bpp = bits / (h * w)
     mse = (x_hat[..., :h, :w] - x).pow(2).mean()

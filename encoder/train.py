@@ -28,6 +28,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from encoder.data import bank_key, build_patch_bank, find_images, random_crops
+from encoder.export import calibrate, reorder_latent_channels
 from encoder.linear_init import linear_init
 from encoder.model import (
     ModelConfig,
@@ -71,12 +72,17 @@ def evaluate(model: OpenLICModel, images: list[np.ndarray], anchors: list[int]) 
             zs = model.log_z_scale.exp()[None, :, None, None].expand_as(z)
             bits = -torch.log2(gaussian_likelihood(z, zs)).sum()
             mean, log_scale = model.hyper_synthesis(z)
-            mean = mean[..., : y.shape[2], : y.shape[3]]
-            scale = log_scale[..., : y.shape[2], : y.shape[3]].exp()
             gain, inv_gain = model.gains(torch.tensor([k], device=device))
-            r = torch.round(y * gain - mean * gain)
-            bits += -torch.log2(gaussian_likelihood(r, scale * gain)).sum()
-            x_hat = run_chain(model.g_s, (r + mean * gain) * inv_gain)
+            r, scale, y_hat = model.quantise_groups(
+                y,
+                mean[..., : y.shape[2], : y.shape[3]],
+                log_scale[..., : y.shape[2], : y.shape[3]],
+                gain,
+                inv_gain,
+                torch.round,
+            )
+            bits += -torch.log2(gaussian_likelihood(torch.round(r), scale)).sum()
+            x_hat = run_chain(model.g_s, y_hat)
             x_hat = x_hat[..., :h, :w].clamp(0, 1)
             mse = F.mse_loss(torch.round(x_hat * 255), torch.round(x * 255)).item()
             bpps.append(bits.item() / (h * w))
@@ -392,7 +398,21 @@ def main(argv: list[str] | None = None) -> int:
     elif args.init:
         # The moving average of the weights when the checkpoint has one.
         init = torch.load(args.init, map_location="cpu", weights_only=False)
-        model.load_state_dict(init.get("ema", init["model"]))
+        missing, unexpected = model.load_state_dict(init.get("ema", init["model"]), strict=False)
+        # A model with context networks may start from one without: those start at zero.
+        if unexpected or any(not k.startswith("ctx.") for k in missing):
+            raise SystemExit(
+                f"--init {args.init}: not a checkpoint of this model "
+                f"(missing {missing[:3]}, unexpected {unexpected[:3]})"
+            )
+        if missing:
+            # The context groups are fixed ranges of channels: order the channels by
+            # decreasing rate first (as the export orders those of a model without
+            # context), so that the first groups carry the most information, both for
+            # the context networks of the later groups and for progressive decoding.
+            pick = np.sort(rng.choice(len(bank), min(len(bank), 128), replace=False))
+            bits = calibrate(model, np.asarray(bank[pick]))["bits"]
+            reorder_latent_channels(model, torch.from_numpy(np.argsort(-bits, kind="stable")))
     elif cfg.linear_analysis:
         # A fresh model starts as a linear block-transform codec (encoder.linear_init).
         pick = np.sort(rng.choice(len(bank), min(len(bank), 200), replace=False))

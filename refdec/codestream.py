@@ -100,6 +100,9 @@ class _ModelSizes(Protocol):
     @property
     def m(self) -> int: ...
 
+    @property
+    def context_groups(self) -> int: ...
+
 
 @dataclass(frozen=True)
 class PictureHeader:
@@ -195,6 +198,12 @@ class PictureHeader:
             raise HeaderError(
                 f"num_channel_groups {self.num_channel_groups} does not divide the "
                 f"{params.m} latent channels of the parameter set",
+                offset=self.field_offset("num_channel_groups"),
+            )
+        if params.context_groups > 1 and self.num_channel_groups != params.context_groups:
+            raise HeaderError(
+                f"num_channel_groups {self.num_channel_groups} is not the "
+                f"{params.context_groups} context groups of the parameter set",
                 offset=self.field_offset("num_channel_groups"),
             )
 

@@ -2,17 +2,18 @@
 
 Decoding runs in the order of the WD: parse the segments (clause 5-7) and check the
 level (Annex A) before anything is allocated; find the parameter set the header names
-(Annex C); decode the hyper-latent (8.3.1) and run the hyper synthesis (8.3.2); derive
-every table index (8.4.1); decode the latent residuals tile by tile (8.4.2) and
-reconstruct the latent (8.5); run the synthesis (8.7) and convert to output samples
-(8.8).
+(Annex C); decode the hyper-latent (8.3.1) and run the hyper synthesis (8.3.2); then,
+channel group by channel group, correct the entropy parameters from the groups before
+(8.4.1, with context networks), derive the table indices (8.4.2), decode the latent
+residuals tile by tile (8.4.3) and reconstruct the latent (8.5); run the synthesis
+(8.7) and convert to output samples (8.8).
 
 The WD describes each step on whole arrays; :func:`decode` computes the hyper synthesis,
-the synthesis and the output in bands of rows and the residuals and the
-reconstruction tile by tile, which gives the same integers (each value depends only on
+the context networks, the synthesis and the output in bands of rows and the residuals
+and the reconstruction tile by tile, which gives the same integers (each value depends only on
 a bounded neighbourhood, WD 8.7 note) and keeps the memory of a large picture close to
-that of its output samples and one int16 copy of the latent (no whole-latent array is
-wider than int16, no whole-picture array but the samples exists). Each of those steps
+that of its output samples and three int16 arrays of the latent's size (no whole-latent
+array is wider than int16, no whole-picture array but the samples exists). Each of those steps
 is a function of its own, so that its working arrays are freed when it returns.
 
 A *prefix* of a codestream (``max_bytes``) decodes to the picture of WD 8.1.2: the
@@ -29,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from refdec.codestream import ParsedCodestream, PictureHeader, parse_codestream
+from refdec.context import context_prediction
 from refdec.entropy import decode_stream, decode_streams
 from refdec.errors import EntropyError
 from refdec.hyper import hyper_symbol_tables, hyper_synthesis_bands
@@ -71,98 +73,141 @@ def tile_chunks(sizes: list[int], limit: int) -> Iterator[range]:
         first = last
 
 
-def residual_tiles(
-    parsed: ParsedCodestream, params: ParameterSet, idx: np.ndarray
-) -> Iterator[tuple[range, tuple[int, int, int, int], np.ndarray]]:
-    """WD 8.4.2 tile by tile: yields (channels, tile rectangle, residuals (C, h, w)).
+def group_residual_tiles(
+    parsed: ParsedCodestream, params: ParameterSet, group: int, idx: np.ndarray
+) -> Iterator[tuple[tuple[int, int, int, int], np.ndarray]]:
+    """WD 8.4.3 for a channel group present: yields (tile rectangle, residuals (N_g, h, w)).
 
-    The channel groups present come in order, and within a group its tiles in raster
-    order; the tiles of a group are decoded in parallel, up to :data:`CHUNK_SYMBOLS`
+    ``idx`` (N_g, Hy, Wy) holds the table indices of the group's channels. The tiles
+    come in raster order; they are decoded in parallel, up to :data:`CHUNK_SYMBOLS`
     symbols at a time, so that a large picture never holds the residuals (or the table
     indices in coding order) of more than one chunk.
     """
     hdr = parsed.header
-    per_group = params.m // hdr.num_channel_groups
+    per = idx.shape[0]
     rects = tile_grid(hdr.latent_height, hdr.latent_width, hdr.tile_size)
-    sizes = [per_group * (y1 - y0) * (x1 - x0) for y0, y1, x0, x1 in rects]
-    for group in parsed.groups:
-        channels = range(group.index * per_group, (group.index + 1) * per_group)
-        for chunk in tile_chunks(sizes, CHUNK_SYMBOLS):
-            tiles = [group.tiles[t] for t in chunk]
-            try:
-                values = decode_streams(
-                    parsed.data,
-                    np.array([off for off, _ in tiles], np.int64),
-                    np.array([n for _, n in tiles], np.int64),
-                    np.concatenate([tile_symbol_tables(idx, channels, rects[t]) for t in chunk]),
-                    np.concatenate([[0], np.cumsum([sizes[t] for t in chunk])]),
-                )
-            except EntropyError as e:  # name the tile by its number within its group
-                raise EntropyError(
-                    e.message,
-                    offset=e.offset,
-                    tile=chunk.start + e.tile,
-                    group=group.index,
-                    clause=e.clause,
-                ) from None
-            start = 0
-            for t in chunk:
-                y0, y1, x0, x1 = rects[t]
-                n = sizes[t]
-                yield channels, rects[t], values[start : start + n].reshape(-1, y1 - y0, x1 - x0)
-                start += n
+    sizes = [per * (y1 - y0) * (x1 - x0) for y0, y1, x0, x1 in rects]
+    everything = range(per)
+    for chunk in tile_chunks(sizes, CHUNK_SYMBOLS):
+        tiles = [parsed.groups[group].tiles[t] for t in chunk]
+        try:
+            values = decode_streams(
+                parsed.data,
+                np.array([off for off, _ in tiles], np.int64),
+                np.array([n for _, n in tiles], np.int64),
+                np.concatenate([tile_symbol_tables(idx, everything, rects[t]) for t in chunk]),
+                np.concatenate([[0], np.cumsum([sizes[t] for t in chunk])]),
+            )
+        except EntropyError as e:  # name the tile by its number within its group
+            raise EntropyError(
+                e.message,
+                offset=e.offset,
+                tile=chunk.start + e.tile,
+                group=parsed.groups[group].index,
+                clause=e.clause,
+            ) from None
+        start = 0
+        for t in chunk:
+            y0, y1, x0, x1 = rects[t]
+            n = sizes[t]
+            yield rects[t], values[start : start + n].reshape(per, y1 - y0, x1 - x0)
+            start += n
 
 
-def decode_latent(parsed: ParsedCodestream, params: ParameterSet, idx: np.ndarray) -> np.ndarray:
-    """WD 8.4.2: the residuals of every channel group present, zero for the others."""
-    hdr = parsed.header
-    r = np.zeros((params.m, hdr.latent_height, hdr.latent_width), np.int32)
-    for channels, (y0, y1, x0, x1), values in residual_tiles(parsed, params, idx):
-        r[channels.start : channels.stop, y0:y1, x0:x1] = values
-    return r
-
-
-def entropy_parameters(
+def hyper_parameters(
     z_hat: np.ndarray,
     hdr: PictureHeader,
     params: ParameterSet,
     band_rows: int | None,
     threads: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """WD 8.3.2 and 8.4.1: the means ``mean_fp`` (int16) and the table indices ``idx``
-    (uint8) of the latent, each (M, Hy, Wy), computed in bands of rows of ``z_hat``."""
+    """WD 8.3.2: the means ``mean_fp`` and log-scales ``ls_fp`` of the latent, each
+    (M, Hy, Wy) int16, computed in bands of rows of ``z_hat``."""
     hy, wy = hdr.latent_height, hdr.latent_width
     mean_fp = np.empty((params.m, hy, wy), np.int16)
-    idx = np.empty((params.m, hy, wy), np.uint8)
-    for y0, mean, ls_fp in hyper_synthesis_bands(
+    ls_fp = np.empty((params.m, hy, wy), np.int16)
+    for y0, mean, ls in hyper_synthesis_bands(
         z_hat, params, hy, wy, band_rows=band_rows, threads=threads
     ):
         y1 = y0 + mean.shape[1]
         mean_fp[:, y0:y1] = mean
-        idx[:, y0:y1] = scale_indices(ls_fp, hdr.quality, params)
-    return mean_fp, idx
+        ls_fp[:, y0:y1] = ls
+    return mean_fp, ls_fp
+
+
+def latent_tiles(
+    parsed: ParsedCodestream,
+    params: ParameterSet,
+    mean_fp: np.ndarray,
+    ls_fp: np.ndarray,
+    y_in: np.ndarray,
+    *,
+    band_rows: int | None = None,
+    threads: bool = True,
+) -> Iterator[tuple[range, tuple[int, int, int, int], np.ndarray]]:
+    """Step 5 of WD 8.1.1, group by group and tile by tile: yields (channels, tile
+    rectangle, residuals (N_g, h, w)) once the tile's part of ``y_in`` is written.
+
+    For each group in order: the context prediction of WD 8.4.1 (which corrects
+    ``mean_fp`` and ``ls_fp`` of the group's channels in place), the table indices
+    (8.4.2), the residuals (8.4.3; zero for a group absent from a prefix, 8.1.2) and
+    the reconstruction (8.5) into ``y_in`` (Hy, Wy, M).
+    """
+    hdr = parsed.header
+    q, groups = hdr.quality, hdr.num_channel_groups
+    per = params.m // groups
+    rects = tile_grid(hdr.latent_height, hdr.latent_width, hdr.tile_size)
+    for g in range(groups):
+        channels = range(g * per, (g + 1) * per)
+        c0, c1 = channels.start, channels.stop
+        if g and params.ctx:
+            context_prediction(
+                y_in, mean_fp, ls_fp, g, params, band_rows=band_rows, threads=threads
+            )
+        if g < len(parsed.groups):
+            idx = scale_indices(ls_fp[c0:c1], q, params, c0)
+            tiles = group_residual_tiles(parsed, params, g, idx)
+        else:  # WD 8.1.2: the residuals of an absent group are zero
+            tiles = ((r, np.zeros((per, r[1] - r[0], r[3] - r[2]), np.int32)) for r in rects)
+        for (y0, y1, x0, x1), r in tiles:
+            y_in[y0:y1, x0:x1, c0:c1] = reconstruct(
+                r, mean_fp[c0:c1, y0:y1, x0:x1], channels, q, params
+            )
+            yield channels, (y0, y1, x0, x1), r
 
 
 def latent(
-    parsed: ParsedCodestream, params: ParameterSet, mean_fp: np.ndarray, idx: np.ndarray
+    parsed: ParsedCodestream,
+    params: ParameterSet,
+    mean_fp: np.ndarray,
+    ls_fp: np.ndarray,
+    *,
+    band_rows: int | None = None,
+    threads: bool = True,
 ) -> np.ndarray:
-    """WD 8.4.2 and 8.5 (with 8.1.2 for a prefix): the synthesis input ``y_in``
-    (Hy, Wy, M) int16, reconstructed tile by tile as the residuals are decoded."""
+    """Step 5 of WD 8.1.1 (8.4 and 8.5, with 8.1.2 for a prefix): the synthesis input
+    ``y_in`` (Hy, Wy, M) int16. ``mean_fp`` and ``ls_fp`` are corrected in place."""
     hdr = parsed.header
-    q, m = hdr.quality, params.m
-    y_in = np.empty((hdr.latent_height, hdr.latent_width, m), np.int16)
-    for channels, (y0, y1, x0, x1), r in residual_tiles(parsed, params, idx):
-        c0, c1 = channels.start, channels.stop
-        y_in[y0:y1, x0:x1, c0:c1] = reconstruct(
-            r, mean_fp[c0:c1, y0:y1, x0:x1], channels, q, params
-        )
-    absent = range(len(parsed.groups) * (m // hdr.num_channel_groups), m)
-    if absent:  # WD 8.1.2: their residuals are zero
-        for y0, y1, x0, x1 in tile_grid(hdr.latent_height, hdr.latent_width, hdr.tile_size):
-            zero = np.zeros((len(absent), y1 - y0, x1 - x0), np.int32)
-            mean = mean_fp[absent.start :, y0:y1, x0:x1]
-            y_in[y0:y1, x0:x1, absent.start :] = reconstruct(zero, mean, absent, q, params)
+    y_in = np.empty((hdr.latent_height, hdr.latent_width, params.m), np.int16)
+    for _ in latent_tiles(
+        parsed, params, mean_fp, ls_fp, y_in, band_rows=band_rows, threads=threads
+    ):
+        pass
     return y_in
+
+
+def decode_latent(
+    parsed: ParsedCodestream, params: ParameterSet, mean_fp: np.ndarray, ls_fp: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Step 5 of WD 8.1.1 on whole arrays: the residuals ``r`` (M, Hy, Wy) int32 (zero
+    for absent groups) and ``y_in`` (Hy, Wy, M) int16; for tools that inspect the
+    residuals. ``mean_fp`` and ``ls_fp`` are corrected in place."""
+    hdr = parsed.header
+    r = np.zeros((params.m, hdr.latent_height, hdr.latent_width), np.int32)
+    y_in = np.empty((hdr.latent_height, hdr.latent_width, params.m), np.int16)
+    for channels, (y0, y1, x0, x1), values in latent_tiles(parsed, params, mean_fp, ls_fp, y_in):
+        r[channels.start : channels.stop, y0:y1, x0:x1] = values
+    return r, y_in
 
 
 def output_samples(
@@ -215,10 +260,10 @@ def decode(
     z_hat = decode_stream(
         parsed.z_stream, hyper_symbol_tables(params, hz, wz), base_offset=parsed.z_offset
     ).reshape(params.mz, hz, wz)
-    mean_fp, idx = entropy_parameters(z_hat, hdr, params, band_rows, threads)
+    mean_fp, ls_fp = hyper_parameters(z_hat, hdr, params, band_rows, threads)
     t2 = time.perf_counter_ns()
-    y_in = latent(parsed, params, mean_fp, idx)
-    del mean_fp, idx
+    y_in = latent(parsed, params, mean_fp, ls_fp, band_rows=band_rows, threads=threads)
+    del mean_fp, ls_fp
     t3 = time.perf_counter_ns()
     samples = output_samples(y_in, hdr, params, band_rows, threads)
     t4 = time.perf_counter_ns()

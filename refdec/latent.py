@@ -7,16 +7,19 @@ import numpy as np
 from refdec.params import NUM_SCALES, ParameterSet
 
 
-def scale_indices(ls_fp: np.ndarray, quality: int, params: ParameterSet) -> np.ndarray:
-    """WD 8.4.1: ``idx = Clip3(0, 63, (ls_fp + offset[q][c] + 2^(F_ls-1)) >> F_ls)``.
+def scale_indices(
+    ls_fp: np.ndarray, quality: int, params: ParameterSet, first: int = 0
+) -> np.ndarray:
+    """WD 8.4.2: ``idx = Clip3(0, 63, (ls_fp + offset[q][c] + 2^(F_ls-1)) >> F_ls)``.
 
-    Computed one channel at a time (with int64 intermediates), so that the working
-    memory stays a small multiple of one channel.
+    ``ls_fp`` holds the channels ``first, first + 1, ...``. Computed one channel at a
+    time (with int64 intermediates), so that the working memory stays a small multiple
+    of one channel.
     """
     half = 1 << (params.f_ls - 1)
     idx = np.empty(ls_fp.shape, np.uint8)
     for c in range(ls_fp.shape[0]):
-        off = int(params.scale_offset[quality, c])
+        off = int(params.scale_offset[quality, first + c])
         v = (ls_fp[c].astype(np.int64) + off + half) >> params.f_ls
         idx[c] = np.clip(v, 0, NUM_SCALES - 1)
     return idx
@@ -34,7 +37,7 @@ def tile_grid(hy: int, wy: int, tile: int) -> list[tuple[int, int, int, int]]:
 def tile_symbol_tables(
     a: np.ndarray, channels: range, rect: tuple[int, int, int, int]
 ) -> np.ndarray:
-    """The entries of ``a`` (M, Hy, Wy) for one tile stream, in coding order (WD 8.4.2).
+    """The entries of ``a`` (M, Hy, Wy) for one tile stream, in coding order (WD 8.4.3).
 
     Channels of the group in ascending order, then rows, then columns of the tile.
     Applied to the table indices it gives each symbol's table; to the residuals, the

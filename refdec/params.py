@@ -1,7 +1,8 @@
 """Parameter sets (WD Annex C): the normative integers of a trained model.
 
-A parameter set is a record container (C.2) holding the two integer networks of the
-decoder (hyper synthesis ``hs`` and synthesis ``gs``), the gain tables that map the
+A parameter set is a record container (C.2) holding the integer networks of the
+decoder (hyper synthesis ``hs``, synthesis ``gs`` and, optionally, the context networks
+``ctx.g`` of the channel groups), the gain tables that map the
 quality index to quantisation and table-index offsets, the table of every hyper-latent
 channel, and a few fixed-point constants. A codestream names its parameter set by the
 SHA-256 of the file (7.2), so no decoder can silently use other weights.
@@ -53,6 +54,9 @@ class ParameterSet:
     sha256: bytes
     hs: tuple[IntLayer, ...]
     gs: tuple[IntLayer, ...]
+    ctx: tuple[tuple[IntLayer, ...], ...]
+    """The context networks ``ctx.1`` .. ``ctx.(G_C - 1)`` (WD 8.4.1); empty when
+    ``G_C = 1``, so that ``ctx[g - 1]`` is the network of group ``g``."""
     z_table: np.ndarray
     """int32 (MZ,): entropy table index of each hyper-latent channel (WD 8.3.1)."""
     gain_mean: np.ndarray
@@ -73,6 +77,11 @@ class ParameterSet:
     def m(self) -> int:
         """Number of latent channels M."""
         return int(self.gain_mean.shape[1])
+
+    @property
+    def context_groups(self) -> int:
+        """``G_C`` of WD C.3: 1 without context networks."""
+        return len(self.ctx) + 1
 
     @property
     def mz(self) -> int:
@@ -141,6 +150,34 @@ def _check_chain(layers: tuple[IntLayer, ...], name: str, c_in: int, in_bound: i
         in_bound = max(abs(layer.clip_lo), abs(layer.clip_hi))
 
 
+def _context_networks(rec: dict[str, np.ndarray], m: int, in_bound: int) -> tuple:
+    """The chains ``ctx.g`` of WD C.3, checked [P-CONTEXT-GROUPS to P-CTX-OUTPUT]."""
+    arr = rec.get("context.groups")
+    if arr is None:
+        return ()
+    if arr.dtype != np.int32 or arr.shape != (1,):
+        raise ParameterSetError("record context.groups must be one int32", clause="C.3")
+    groups = int(arr[0])
+    if not 2 <= groups <= 255 or m % groups:
+        raise ParameterSetError(
+            f"context.groups {groups} must lie in 2..255 and divide M = {m}", clause="C.3"
+        )
+    chains = []
+    per = m // groups
+    for g in range(1, groups):
+        name = f"ctx.{g}"
+        if f"{name}.0.weight" not in rec:
+            raise ParameterSetError(f"parameter set has no {name} layers", clause="C.3")
+        chain = _layers(rec, name)
+        if any(layer.depth_to_space for layer in chain):
+            raise ParameterSetError(f"{name} must have no depth-to-space layer", clause="C.3")
+        _check_chain(chain, name, g * per, in_bound)
+        if chain[-1].out_channels != 2 * per:
+            raise ParameterSetError(f"{name} must end in 2M/G_C = {2 * per} channels", clause="C.3")
+        chains.append(chain)
+    return tuple(chains)
+
+
 def _check_latent_range(g: np.ndarray, ig: np.ndarray, scalars: dict[str, int]) -> None:
     """WD 8.5 fits in 64-bit integers [P-LATENT-RANGE].
 
@@ -202,10 +239,12 @@ def load_parameter_set(data: bytes) -> ParameterSet:
         raise ParameterSetError(f"hs must end in 2M = {2 * m} channels")
     if gs[-1].out_channels != 3:
         raise ParameterSetError("gs must end in 3 channels")
+    ctx = _context_networks(rec, m, scalars["latent.in_max"])
     return ParameterSet(
         sha256=hashlib.sha256(data).digest(),
         hs=hs,
         gs=gs,
+        ctx=ctx,
         z_table=z_table,
         gain_mean=gains[0],
         gain_inverse=gains[1],

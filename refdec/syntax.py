@@ -368,7 +368,7 @@ YS = Structure(
              count="num_tiles", var="t"),
         Loop((Field("tile_data", "b(8*tile_size[t])",
                     "rANS stream (8.2) of the residuals of the channel group in tile t "
-                    "(8.4.2); the tile streams shall fill the rest of the payload."),),
+                    "(8.4.3); the tile streams shall fill the rest of the payload."),),
              count="num_tiles", var="t"),
     ),
 )

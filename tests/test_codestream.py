@@ -243,6 +243,7 @@ def test_parameter_set_checks() -> None:
     class Sizes:
         num_qualities = 3
         m = 8
+        context_groups = 1
 
     parse_codestream(small()).check_against(Sizes())
     with pytest.raises(HeaderError) as info:
@@ -250,6 +251,22 @@ def test_parameter_set_checks() -> None:
     assert info.value.offset == PH_AT + syntax.PH.field_offset("quality")
     h = header(num_channel_groups=3)
     with pytest.raises(HeaderError) as info:
+        parse_codestream(write_codestream(h, b"z", tiles_for(h))).check_against(Sizes())
+    assert info.value.offset == PH_AT + syntax.PH.field_offset("num_channel_groups")
+
+
+def test_context_groups_fix_the_channel_groups() -> None:
+    """R-GROUPS-CONTEXT (WD 7.2): with context networks, G must be G_C."""
+
+    class Sizes:
+        num_qualities = 3
+        m = 8
+        context_groups = 4
+
+    h = header(num_channel_groups=4)
+    parse_codestream(write_codestream(h, b"z", tiles_for(h))).check_against(Sizes())
+    h = header(num_channel_groups=2)  # divides M, but is not G_C
+    with pytest.raises(HeaderError, match="context groups") as info:
         parse_codestream(write_codestream(h, b"z", tiles_for(h))).check_against(Sizes())
     assert info.value.offset == PH_AT + syntax.PH.field_offset("num_channel_groups")
 

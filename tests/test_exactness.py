@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NORMATIVE = [
     "codestream",
     "container",
+    "context",
     "decoder",
     "entropy",
     "hyper",
@@ -64,8 +65,9 @@ def picture(h: int, w: int, bit_depth: int, seed: int = 0) -> np.ndarray:
 
 @pytest.mark.parametrize("size", [(1, 1), (1, 23), (19, 1), (33, 47), (64, 64), (70, 129)])
 @pytest.mark.parametrize("quality", [0, 97, 255])
-def test_encoder_reconstruction_is_decoder_output(tiny_codec, size, quality):
-    codec, path = tiny_codec
+@pytest.mark.parametrize("model", ["tiny_codec", "tiny_context_codec"])
+def test_encoder_reconstruction_is_decoder_output(request, model, size, quality):
+    codec, path = request.getfixturevalue(model)
     img = picture(*size, 8)
     enc = encode_detailed(img, quality=quality, codec=codec, tile_size_log2=2)
     want = reconstruct(enc.analysis, enc.residuals, quality, codec.params, 8)
@@ -74,8 +76,9 @@ def test_encoder_reconstruction_is_decoder_output(tiny_codec, size, quality):
     assert digest(got.samples) == digest(want)
 
 
-def test_ten_bit_reconstruction(tiny_codec):
-    codec, path = tiny_codec
+@pytest.mark.parametrize("model", ["tiny_codec", "tiny_context_codec"])
+def test_ten_bit_reconstruction(request, model):
+    codec, path = request.getfixturevalue(model)
     img = picture(21, 34, 10)
     enc = encode_detailed(img, bit_depth=10, quality=200, codec=codec)
     got = refdec.decode(enc.data, params_path=path)
@@ -86,8 +89,9 @@ def test_ten_bit_reconstruction(tiny_codec):
     )
 
 
-def test_threads_and_bands_do_not_change_samples(tiny_codec):
-    codec, path = tiny_codec
+@pytest.mark.parametrize("model", ["tiny_codec", "tiny_context_codec"])
+def test_threads_and_bands_do_not_change_samples(request, model):
+    codec, path = request.getfixturevalue(model)
     data = encode_detailed(picture(150, 90, 8), quality=180, codec=codec, tile_size_log2=2).data
     ref = digest(refdec.decode(data, params_path=path).samples)
     assert digest(refdec.decode(data, params_path=path, threads=False).samples) == ref
@@ -109,8 +113,9 @@ def test_tile_chunks_keep_order_and_limit():
     assert list(tile_chunks([], 6)) == []
 
 
-def test_pure_python_equals_jit(tiny_codec, tmp_path):
-    codec, path = tiny_codec
+@pytest.mark.parametrize("model", ["tiny_codec", "tiny_context_codec"])
+def test_pure_python_equals_jit(request, model, tmp_path):
+    codec, path = request.getfixturevalue(model)
     data = encode_detailed(picture(24, 40, 8), quality=150, codec=codec, tile_size_log2=2).data
     stream = tmp_path / "s.olic"
     stream.write_bytes(data)

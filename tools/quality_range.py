@@ -45,14 +45,17 @@ def code(model, x: torch.Tensor, gain: torch.Tensor, inv_gain: torch.Tensor) -> 
     zs = model.log_z_scale.exp()[None, :, None, None].expand_as(z)
     bits = -torch.log2(gaussian_likelihood(z, zs)).sum()
     mean, log_scale = model.hyper_synthesis(z)
-    mean, scale = (
-        mean[..., : y.shape[2], : y.shape[3]],
-        log_scale[..., : y.shape[2], : y.shape[3]].exp(),
-    )
     g, ig = gain[None, :, None, None], inv_gain[None, :, None, None]
-    r = torch.round(y * g - mean * g)
-    bits += -torch.log2(gaussian_likelihood(r, scale * g)).sum()
-    x_hat = run_chain(model.g_s, (r + mean * g) * ig)[..., :h, :w].clamp(0, 1)
+    r, scale, y_hat = model.quantise_groups(
+        y,
+        mean[..., : y.shape[2], : y.shape[3]],
+        log_scale[..., : y.shape[2], : y.shape[3]],
+        g,
+        ig,
+        torch.round,
+    )
+    bits += -torch.log2(gaussian_likelihood(torch.round(r), scale)).sum()
+    x_hat = run_chain(model.g_s, y_hat)[..., :h, :w].clamp(0, 1)
     mse = F.mse_loss(torch.round(x_hat * 255), torch.round(x * 255)).item()
     return bits.item() / (h * w), 10 * math.log10(255**2 / max(mse, 1e-10))
 

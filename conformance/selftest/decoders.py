@@ -60,7 +60,6 @@ def crop(data: bytes, prefix: bool) -> Decoded:
     from refdec.decoder import decode_latent
     from refdec.entropy import decode_stream
     from refdec.hyper import hyper_symbol_tables, hyper_synthesis
-    from refdec.latent import reconstruct_latent, scale_indices
     from refdec.output import to_samples
     from refdec.params import find_parameter_set
     from refdec.synthesis import synthesis
@@ -74,9 +73,8 @@ def crop(data: bytes, prefix: bool) -> Decoded:
     mean_fp, ls_fp = hyper_synthesis(
         z.reshape(params.mz, hz, wz), params, hdr.latent_height, hdr.latent_width
     )
-    idx = scale_indices(ls_fp, hdr.quality, params)
-    r = decode_latent(parsed, params, idx)
-    x_fp = synthesis(reconstruct_latent(r, mean_fp, hdr.quality, params), list(params.gs))
+    _, y_in = decode_latent(parsed, params, mean_fp, ls_fp)
+    x_fp = synthesis(y_in, list(params.gs))
     full_h, full_w = x_fp.shape[:2]
     full = to_samples(x_fp, params.f_out, hdr.bit_depth, full_w, full_h)
     y0, x0 = (full_h - hdr.height) // 2, (full_w - hdr.width) // 2

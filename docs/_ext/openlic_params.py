@@ -94,12 +94,15 @@ class ParameterSetSummary:
     layers: tuple[LayerRow, ...]
     hs_kmac: float
     gs_kmac: float
+    ctx_kmac: float
+    """All context networks together (0 without them)."""
+    context_groups: int
     latent_bits: int
     """Bits (sign included) of the largest intermediate value of WD 8.5."""
 
     @property
     def total_kmac(self) -> float:
-        return self.hs_kmac + self.gs_kmac
+        return self.hs_kmac + self.gs_kmac + self.ctx_kmac
 
 
 SYMBOLS = {
@@ -145,12 +148,13 @@ def latent_magnitude_bits(ps: params.ParameterSet) -> int:
     reach with this parameter set, over every codestream.
 
     The residual is at most ``R_63 + 2^16`` in magnitude (WD 8.2.6, the largest radius of
-    Annex B), the mean at most the larger clipping bound of the last ``hs`` layer.
+    Annex B), the mean at most the larger clipping bound of the last ``hs`` layer, or
+    ``2^15`` with context networks (their corrections are clipped to 16 bits, WD 8.4.1).
     """
     t = tables.load_tables()
     r_max = int(t.radius.max()) + (1 << 16)
     last = ps.hs[-1]
-    mu_max = max(abs(last.clip_lo), abs(last.clip_hi))
+    mu_max = max(abs(last.clip_lo), abs(last.clip_hi)) if not ps.ctx else 1 << 15
     g_max = int(ps.gain_mean.max())
     ig_max = int(ps.gain_inverse.max())
     product_mu = mu_max * g_max + (1 << (ps.fg - 1))
@@ -167,6 +171,11 @@ def summarise(path: Path) -> ParameterSetSummary:
     ps = params.load_parameter_set(data)
     hs_rows, hs_kmac = _chain_rows(ps.hs, "hs", ps.hyper_in_max, PIXELS_PER_HYPER)
     gs_rows, gs_kmac = _chain_rows(ps.gs, "gs", ps.latent_in_max, PIXELS_PER_LATENT)
+    ctx_rows, ctx_kmac = [], 0.0
+    for g, chain in enumerate(ps.ctx, start=1):
+        rows, kmac = _chain_rows(chain, f"ctx.{g}", ps.latent_in_max, PIXELS_PER_LATENT)
+        ctx_rows += rows
+        ctx_kmac += kmac
     constants = tuple(
         (key, SYMBOLS[key], int(getattr(ps, attr)))
         for key, attr in (
@@ -188,9 +197,11 @@ def summarise(path: Path) -> ParameterSetSummary:
         mz=ps.mz,
         q=ps.num_qualities,
         constants=constants,
-        layers=tuple(hs_rows + gs_rows),
+        layers=tuple(hs_rows + ctx_rows + gs_rows),
         hs_kmac=hs_kmac,
         gs_kmac=gs_kmac,
+        ctx_kmac=ctx_kmac,
+        context_groups=ps.context_groups,
         latent_bits=latent_magnitude_bits(ps),
     )
 
@@ -228,13 +239,21 @@ class ParameterSets(SphinxDirective):
             ("Size", f"{_number(s.size)} bytes"),
             ("SHA-256", _literal(s.sha256)),
             ("M, MZ, Q", f"{s.m}, {s.mz}, {s.q}"),
+            (
+                "Context groups G_C",
+                f"{s.context_groups} (networks ctx.1 to ctx.{s.context_groups - 1})"
+                if s.context_groups > 1
+                else "1 (no context networks)",
+            ),
         ]
         facts += [(sym, _literal(f"{key} = {value}")) for key, sym, value in s.constants]
         facts += [
             (
                 "Decoder complexity",
                 f"{s.total_kmac:.2f} kMAC per picture position "
-                f"(hs {s.hs_kmac:.2f}, gs {s.gs_kmac:.2f})",
+                f"(hs {s.hs_kmac:.2f}, "
+                + (f"ctx {s.ctx_kmac:.2f}, " if s.context_groups > 1 else "")
+                + f"gs {s.gs_kmac:.2f})",
             ),
             ("Largest value of 8.5", f"fits a {s.latent_bits}-bit two's complement integer"),
         ]

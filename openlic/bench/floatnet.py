@@ -152,15 +152,17 @@ class FloatDecoder:
     """refdec's decoding process with both networks replaced by :class:`FloatNet`.
 
     Parsing, entropy decoding (the same refdec functions) and the table indices are
-    those of refdec: table indices must come from the integer hyper synthesis, or the
-    float decoder could not parse at all (WD 8.4). The float hyper network is run and
-    timed on the same input, and its means are the ones the float decoder uses.
+    those of refdec: table indices must come from the integer networks, or the float
+    decoder could not parse at all (WD 8.4). The float hyper network (and the float
+    context networks, group by group on the float decoder's own latent) are run and
+    timed on the same input, and their means are the ones the float decoder uses.
     """
 
     def __init__(self, params: Any) -> None:
         self.params = params
         self.hs = FloatNet(list(params.hs)).eval()
         self.gs = FloatNet(list(params.gs)).eval()
+        self.ctx = [FloatNet(list(chain)).eval() for chain in params.ctx]
 
     @torch.no_grad()
     def decode(self, data: bytes, params_path: Path | None = None) -> tuple[np.ndarray, dict]:
@@ -168,7 +170,7 @@ class FloatDecoder:
         from refdec.decoder import decode_latent
         from refdec.entropy import decode_stream
         from refdec.hyper import hyper_symbol_tables, hyper_synthesis
-        from refdec.latent import reconstruct_latent, scale_indices
+        from refdec.latent import reconstruct
         from refdec.output import to_samples
         from refdec.params import find_parameter_set
 
@@ -186,26 +188,35 @@ class FloatDecoder:
         out = self.hs(z)[0, :, :hy, :wy]
         mean_f = torch.round(out[: params.m]).numpy().astype(np.int32)
         t2 = time.perf_counter_ns()
-        # Table indices from the integer hyper synthesis (not timed as float work).
-        _, ls_fp = hyper_synthesis(z_hat, params, hy, wy)
+        # The residuals, with the table indices of the integer networks (not timed as
+        # float work).
+        mean_fp, ls_fp = hyper_synthesis(z_hat, params, hy, wy)
         t3 = time.perf_counter_ns()
-        idx = scale_indices(ls_fp, hdr.quality, params)
-        t4 = time.perf_counter_ns()
-        r = decode_latent(parsed, params, idx)
-        y_in = reconstruct_latent(r, mean_f, hdr.quality, params)
+        r, _ = decode_latent(parsed, params, mean_fp, ls_fp)
+        y_in = np.empty((hy, wy, params.m), np.int16)
+        per = params.m // hdr.num_channel_groups
+        for g in range(hdr.num_channel_groups):
+            c = range(g * per, (g + 1) * per)
+            if g and self.ctx:
+                y = torch.from_numpy(y_in[:, :, : c.start].astype(np.float32))
+                d = self.ctx[g - 1](y.permute(2, 0, 1)[None])[0, :per]
+                mean_f[c.start : c.stop] += torch.round(d).numpy().astype(np.int32)
+            y_in[:, :, c.start : c.stop] = reconstruct(
+                r[c.start : c.stop], mean_f[c.start : c.stop], c, hdr.quality, params
+            )
         t5 = time.perf_counter_ns()
         y = torch.from_numpy(y_in.astype(np.float32)).permute(2, 0, 1)[None]
         x = self.gs(y)[0].permute(1, 2, 0)
         x_fp = torch.round(x).numpy().astype(np.int64)
         samples = to_samples(x_fp, params.f_out, hdr.bit_depth, hdr.width, hdr.height)
         t6 = time.perf_counter_ns()
-        # The stages of refdec.decode (hyper: with the table indices; latent: residuals
-        # and reconstruction; synthesis: with the output conversion); the integer pass
-        # for the table indices is left out.
+        # The stages of refdec.decode (hyper; latent: residuals and reconstruction, here
+        # with the integer pass that gives the tables, whose context networks the
+        # float decoder runs once more in float; synthesis: with the output conversion).
         return samples, {
             "parse": tp - t0,
-            "hyper": (t2 - tp) + (t4 - t3),
-            "latent": t5 - t4,
+            "hyper": t2 - tp,
+            "latent": t5 - t3,
             "synthesis": t6 - t5,
         }
 

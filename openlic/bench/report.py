@@ -319,10 +319,13 @@ def speed_lines(sp: dict) -> list[str]:
     names = {
         "parse": "parse (segments, header, parameter set)",
         "hyper": "hyper decoding (``z`` entropy decoding, integer hyper synthesis)",
-        "latent": "entropy decoding of the latent (table indices, rANS)",
+        "latent": "entropy decoding of the latent (context networks, table indices, rANS)"
+        if k.get("context")
+        else "entropy decoding of the latent (table indices, rANS)",
         "synthesis": "synthesis (reconstruction, integer synthesis network, output)",
     }
-    macs = {"parse": "--", "hyper": _f(k["hyper"], ".2f"), "latent": "--",
+    latent_macs = _f(k["context"], ".2f") + " (context networks)" if k.get("context") else "--"
+    macs = {"parse": "--", "hyper": _f(k["hyper"], ".2f"), "latent": latent_macs,
             "synthesis": _f(k["synthesis"], ".1f") + f" ({_f(k['synthesis_executed'], '.1f')}"
             " executed with band halos)"}
     for stage, label in names.items():

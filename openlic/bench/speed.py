@@ -128,7 +128,7 @@ def synthetic_codestream(codec: Codec, size: int, quality: int, seed: int = 0) -
     hyper synthesis predicts, so the residuals are large and every tile stream is busy:
     a hard case for the entropy decoder rather than a picture.
     """
-    from encoder.pipeline import Analysis, _codestream
+    from encoder.pipeline import Analysis, _codestream, groups_for
     from refdec.hyper import hyper_synthesis
 
     p = codec.params
@@ -139,7 +139,7 @@ def synthetic_codestream(codec: Codec, size: int, quality: int, seed: int = 0) -
     mean_fp, ls_fp = hyper_synthesis(z_hat, p, hy, wy)
     y = rng.standard_normal((p.m, hy, wy))
     a = Analysis(size, size, y, z_hat.astype(np.float64), z_hat, mean_fp, ls_fp)
-    data, _ = _codestream(codec, a, quality, 8, 5, 2)
+    data, _ = _codestream(codec, a, quality, 8, 5, groups_for(p, None))
     return data
 
 
@@ -291,6 +291,7 @@ def run_speed(
                 "float_max_abs_diff": int(diff.max()),
                 "macs": {
                     "hyper": network_macs(list(params.hs), hz, wz),
+                    "context": sum(network_macs(list(c), hy, wy) for c in params.ctx),
                     "synthesis": network_macs(list(params.gs), hy, wy),
                     "synthesis_executed": band_macs(
                         list(params.gs), hy, wy, band_rows(list(params.gs), wy)
@@ -390,9 +391,12 @@ def summarise(rows: list[dict], peak_gmacs: float) -> dict:
         "entropy_s_per_picture": (stages["parse"] + stages["latent"]) / n,
         "kmac_per_pixel": {
             "hyper": macs["hyper"] / pixels / 1e3,
+            "context": macs.get("context", 0) / pixels / 1e3,
             "synthesis": macs["synthesis"] / pixels / 1e3,
             "synthesis_executed": macs["synthesis_executed"] / pixels / 1e3,
-            "decoder": (macs["hyper"] + macs["synthesis"]) / pixels / 1e3,
+            "decoder": (macs["hyper"] + macs.get("context", 0) + macs["synthesis"])
+            / pixels
+            / 1e3,
             "encoder_analysis": macs["encoder_analysis"] / pixels / 1e3,
         },
         "synthesis_gmac_per_s": macs["synthesis"] / stages["synthesis"] / 1e9,
