@@ -145,7 +145,7 @@ class Parts:
 class Toolkit:
     """Encoder, reference decoder and codestream surgery, loaded once."""
 
-    def __init__(self) -> None:
+    def __init__(self, model: str) -> None:
         import torch
 
         from encoder import pipeline, rans, writer
@@ -162,9 +162,9 @@ class Toolkit:
         self.latent = latent
         self.syntax = syntax
         self.tables = load_tables()
-        self.codec = pipeline.load_codec()
+        self.params_name = f"{model}.olp"
+        self.codec = pipeline.load_codec(pipeline.PARAMS_DIR / self.params_name)
         self.params = self.codec.params
-        self.params_name = f"{pipeline.DEFAULT_MODEL}.olp"
 
     # encoding
 
@@ -350,9 +350,7 @@ class Toolkit:
             parsed.z_stream,
             self.hyper.hyper_symbol_tables(params, hdr.hyper_height, hdr.hyper_width),
         ).reshape(params.mz, hdr.hyper_height, hdr.hyper_width)
-        mean_fp, ls_fp = self.hyper.hyper_synthesis(
-            z, params, hdr.latent_height, hdr.latent_width
-        )
+        mean_fp, ls_fp = self.hyper.hyper_synthesis(z, params, hdr.latent_height, hdr.latent_width)
         r, _ = decode_latent(parsed, params, mean_fp, ls_fp)  # corrects ls_fp (WD 8.4.1)
         idx = self.latent.scale_indices(ls_fp, hdr.quality, params)
         per = params.m // hdr.num_channel_groups
@@ -674,15 +672,33 @@ class Builder:
             rng = np.random.default_rng(21)
             flat = z.reshape(-1)
             pos = rng.permutation(flat.size)
-            values = [6, -6, 7, -7, 9, -12, 20, -31, 100, -200, 254, -254, 255, -255,
-                      256, -256, 1000, -1000]
+            values = [
+                6,
+                -6,
+                7,
+                -7,
+                9,
+                -12,
+                20,
+                -31,
+                100,
+                -200,
+                254,
+                -254,
+                255,
+                -255,
+                256,
+                -256,
+                1000,
+                -1000,
+            ]
             for p, v in zip(pos, values):
                 flat[p] = v
             # The largest magnitudes the table of each position can code (8.2.6):
             # R + 2^16 and -(R + 2^16 - 1), whatever the table of that channel is.
             per_channel = z.shape[1] * z.shape[2]
             z_table = kit.params.z_table
-            for p, sign in zip(pos[len(values):], (1, -1)):
+            for p, sign in zip(pos[len(values) :], (1, -1)):
                 r = int(radius[z_table[p // per_channel]])
                 flat[p] = r + (1 << 16) if sign > 0 else -(r + (1 << 16) - 1)
 
@@ -1758,6 +1774,77 @@ def _tolerance(
     return out
 
 
+class ContextBuilder(Builder):
+    """The cases of the model with context networks (WD 8.4.1): its channel groups are
+    decoded in order, each with the corrections computed from the groups before it,
+    in whole codestreams and in prefixes; and R-GROUPS-CONTEXT."""
+
+    def cases(self) -> Iterator[Draft]:
+        g = self.kit.params.context_groups
+        c = ["7.2", "8.4.1", "8.4.2", "8.4.3"]
+        for id_, pic, quality, log2, why in (
+            ("context-1x1", photo(1, 1, 300, 200), 160, 5, "the smallest picture"),
+            ("context-64x48", photo(64, 48, 300, 300), 160, 2, "tiles of 4 x 4 positions"),
+            ("context-100x75", photo(100, 75, 330, 150), 200, 5, "sizes off the grid"),
+            ("context-129x47-q0", photo(129, 47, 200, 420), 0, 5, "the lowest quality"),
+            ("context-80x48-q-max", photo(80, 48, 40, 500), self.q_max, 2, "the top quality"),
+            ("context-noise", synthetic("noise", 48, 40, 31), 200, 5, "noise: large residuals"),
+            ("context-bd10", photo(72, 56, 610, 90, 10, seed=4), 180, 2, "10-bit samples"),
+        ):
+            yield self.positive(
+                id_,
+                "context-model",
+                f"{g} channel groups of the model with context networks: {why}.",
+                pic,
+                clauses=c,
+                quality=quality,
+                tile_log2=log2,
+                groups=g,
+                elements=["num_channel_groups"],
+            )
+        pic = photo(96, 64, 520, 330)
+        e, info = self.enc(pic, quality=200, tile_log2=2, groups=g)
+        parsed = self.kit.cs.parse_codestream(e.data)
+        for k in range(g):
+            n = parsed.groups[k].tiles[0][0]  # the first byte of group k's tile streams
+            yield Draft(
+                f"context-prefix-k{k}",
+                "prefix",
+                f"Prefix codestream of {n} bytes ({k} of {g} channel groups) of the model "
+                "with context networks: the absent groups get zero residuals, and their "
+                "means the corrections of 8.4.1 from the groups before them.",
+                ["5.5", "8.1.2", *c, *POSITIVE_CLAUSES],
+                ["group_index"],
+                e.data[:n],
+                picture=pic[2],
+                encoder=info,
+                prefix=True,
+                modifications=[f"first {n} bytes"],
+            )
+        # R-GROUPS-CONTEXT alone: valid tile streams of 2 groups, coded with the tables
+        # of the hyperprior as if the parameter set had no context networks.
+        kit = self.kit
+        pic = photo(72, 40, 410, 230)
+        e, info = self.enc(pic, quality=128, tile_log2=2, groups=g)
+        blind = dataclasses.replace(kit.codec, params=dataclasses.replace(kit.params, ctx=()))
+        data, _ = kit.pipeline._codestream(blind, e.analysis, 128, 8, 2, 2)
+        yield self.negative(
+            "neg-groups-context",
+            ["R-GROUPS-CONTEXT"],
+            f"num_channel_groups = 2 for a parameter set with G_C = {g} context groups "
+            "(2 divides M; the tile streams are valid for the tables of the hyperprior).",
+            data,
+            clauses=["7.2"],
+            elements=["num_channel_groups"],
+            mods=["encoded with 2 channel groups, without the context networks"],
+            base=(e.data, {**info, "channel_groups": g}, pic[2]),
+        )
+
+
+MODELS = {"openlic-1": Builder, "openlic-2": ContextBuilder}
+"""The shipped models and the cases made with each: the hyperprior model carries the
+suite, the model with context networks what is particular to it."""
+
 WD_REQUIREMENTS: dict[str, reqs.Requirement] = {}
 
 
@@ -1890,11 +1977,7 @@ def validate(case: dict, schema: dict) -> None:
 def generate(out: Path, only: list[str] | None = None, log: Callable[[str], None] = print) -> dict:
     """Build the suite into ``out`` (emptied first); returns the index."""
     WD_REQUIREMENTS.update(reqs.by_id())
-    kit = Toolkit()
-    kit.torch.set_num_threads(1)  # the float analysis, reproducibly
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    params_path = kit.pipeline.PARAMS_DIR / kit.params_name
-    params_sha = hashlib.sha256(params_path.read_bytes()).hexdigest()
     if out.exists():
         for p in out.iterdir():
             if p.suffix in (".olic", ".json", ".png"):
@@ -1902,30 +1985,38 @@ def generate(out: Path, only: list[str] | None = None, log: Callable[[str], None
     out.mkdir(parents=True, exist_ok=True)
     cases = []
     seen = set()
-    for d in Builder(kit).cases():
-        if only and not any(fnmatch.fnmatch(d.id, pat) for pat in only):
-            continue
-        if d.id in seen:
-            raise RuntimeError(f"duplicate case id {d.id}")
-        unknown = [r for r in d.violates if r not in WD_REQUIREMENTS]
-        if unknown:
-            raise RuntimeError(f"{d.id} violates {unknown}, which the WD does not state")
-        seen.add(d.id)
-        t0 = time.perf_counter()
-        case = finish(d, out, params_sha, kit.params_name)
-        validate(case, schema)
-        cases.append(case)
-        exp = case["expected"]
-        what = (
-            f"{exp['width']}x{exp['height']} {exp['bit_depth']}-bit"
-            if exp["result"] == "picture"
-            else f"{exp['error']} (WD {exp['clause']})"
-        )
-        log(f"{d.id:34s} {len(d.data):8d} bytes  {what}  [{time.perf_counter() - t0:.1f} s]")
+    sets = []
+    for model, builder in MODELS.items():
+        kit = Toolkit(model)
+        kit.torch.set_num_threads(1)  # the float analysis, reproducibly
+        params_sha = hashlib.sha256(
+            (kit.pipeline.PARAMS_DIR / kit.params_name).read_bytes()
+        ).hexdigest()
+        sets.append({"name": kit.params_name, "sha256": params_sha})
+        for d in builder(kit).cases():
+            if only and not any(fnmatch.fnmatch(d.id, pat) for pat in only):
+                continue
+            if d.id in seen:
+                raise RuntimeError(f"duplicate case id {d.id}")
+            unknown = [r for r in d.violates if r not in WD_REQUIREMENTS]
+            if unknown:
+                raise RuntimeError(f"{d.id} violates {unknown}, which the WD does not state")
+            seen.add(d.id)
+            t0 = time.perf_counter()
+            case = finish(d, out, params_sha, kit.params_name)
+            validate(case, schema)
+            cases.append(case)
+            exp = case["expected"]
+            what = (
+                f"{exp['width']}x{exp['height']} {exp['bit_depth']}-bit"
+                if exp["result"] == "picture"
+                else f"{exp['error']} (WD {exp['clause']})"
+            )
+            log(f"{d.id:34s} {len(d.data):8d} bytes  {what}  [{time.perf_counter() - t0:.1f} s]")
     index = {
         "format": FORMAT_VERSION,
         "generator": GENERATOR,
-        "parameter_set": {"name": kit.params_name, "sha256": params_sha},
+        "parameter_sets": sets,
         "cases": [c["id"] for c in cases],
         "requirements": requirement_index(cases, kit.params) if not only else {},
     }

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Ship a new training checkpoint as the model of the package, in one command:
 #
-#   bash scripts/ship-model.sh runs/r2/last.pt data/bank/bank-*.npy [runs/r2/log.jsonl]
+#   [MODEL=openlic-2] bash scripts/ship-model.sh runs/r2/last.pt data/bank/bank-*.npy [runs/r2/log.jsonl]
 #
-# 1. exports the checkpoint to the normative parameter set refdec/data/openlic-1.olp and
-#    the encoder weights encoder/weights/openlic-1.pt (python -m encoder.export,
+# MODEL names the shipped model to replace (default openlic-1, the hyperprior model;
+# openlic-2 is the model with context networks, WD 8.4.1).
+# 1. exports the checkpoint to the normative parameter set refdec/data/$MODEL.olp and
+#    the encoder weights encoder/weights/$MODEL.pt (python -m encoder.export,
 #    calibrated on the training patch bank given as the second argument);
-# 2. keeps the float weights and step as models/openlic-1/train.pt (no optimiser state:
+# 2. keeps the float weights and step as models/$MODEL/train.pt (no optimiser state:
 #    the resume point of the next run) and appends the run's training log, if given, to
-#    models/openlic-1/log.jsonl;
+#    models/$MODEL/log.jsonl;
 # 3. regenerates the conformance suite (python -m conformance.generate), whose
 #    expected outputs depend on the model;
 # 4. runs the tests that tie the model, the suite, refdec and the WD-derived decoder.
@@ -24,27 +26,30 @@ if (($# < 2)); then
     exit 1
 fi
 ckpt=$1 bank=$2 log=${3-}
+model=${MODEL:-openlic-1}
 py="$VENV/bin/python"
+mkdir -p "models/$model"
 
-echo "== export $ckpt"
-"$py" -m encoder.export "$ckpt" refdec/data/openlic-1.olp \
-    --encoder-out encoder/weights/openlic-1.pt --bank "$bank"
+echo "== export $ckpt as $model"
+"$py" -m encoder.export "$ckpt" "refdec/data/$model.olp" \
+    --encoder-out "encoder/weights/$model.pt" --bank "$bank"
 
-echo "== models/openlic-1/train.pt"
-"$py" - "$ckpt" <<'EOF'
+echo "== models/$model/train.pt"
+"$py" - "$ckpt" "$model" <<'EOF'
 import sys, torch
 state = torch.load(sys.argv[1], map_location="cpu", weights_only=False)
 # The moving average of the weights (what the export quantised) when there is one.
 keep = {"config": state["config"], "model": state.get("ema", state["model"]), "step": state["step"]}
-torch.save(keep, "models/openlic-1/train.pt")
+torch.save(keep, f"models/{sys.argv[2]}/train.pt")
 print(f"step {keep['step']}")
 EOF
 if [[ -n $log ]]; then
     # Only the records after the last step already in the model's log.
-    "$py" - "$log" <<'EOF'
+    "$py" - "$log" "$model" <<'EOF'
 import json, sys
 from pathlib import Path
-dst = Path("models/openlic-1/log.jsonl")
+dst = Path(f"models/{sys.argv[2]}/log.jsonl")
+dst.touch()
 last = max((json.loads(line)["step"] for line in dst.read_text().splitlines()), default=0)
 new = [l for l in Path(sys.argv[1]).read_text().splitlines() if json.loads(l)["step"] > last]
 with dst.open("a") as f:
