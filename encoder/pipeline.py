@@ -239,8 +239,8 @@ def quantise(
     per = m // groups
     for g in range(groups):
         c = range(g * per, (g + 1) * per)
-        if g and params.ctx:
-            context_prediction(y_in, mean_fp, ls_fp, g, params)
+        if g and params.ctx:  # corrects the group's rows of mean_fp and ls_fp in place
+            context_prediction(y_in, mean_fp[c.start : c.stop], ls_fp[c.start : c.stop], g, params)
         if residuals is None:
             gain = params.gain_mean[quality, c.start : c.stop].astype(np.int64)[:, None, None]
             mu_g = (mean_fp[c.start : c.stop] * gain + (1 << (params.fg - 1))) >> params.fg

@@ -185,6 +185,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="learning rate of the gain vectors relative to --lr",
     )
     ap.add_argument(
+        "--context-lr-scale",
+        type=float,
+        default=10.0,
+        help="learning rate of the context networks relative to --lr (they start from zero "
+        "on a model that has learnt everything else)",
+    )
+    ap.add_argument(
         "--freeze-transforms",
         type=int,
         default=None,
@@ -298,9 +305,12 @@ and Adam's equal-sized steps on every tap shift those sums coherently."""
 
 def parameter_group(name: str) -> str:
     """The optimiser group of a parameter: gain, slow (see :data:`SLOW_PREFIXES`),
-    analysis (``g_a``, frozen with the slow group at the start) or hyper."""
+    analysis (``g_a``, frozen with the slow group at the start), context (the context
+    networks, at ``--context-lr-scale``) or hyper."""
     if name in GAIN_PARAMETERS:
         return "gain"
+    if name.startswith("ctx."):
+        return "context"
     if name.startswith(SLOW_PREFIXES):
         return "slow"
     return "analysis" if name.startswith("g_a.") else "hyper"
@@ -309,10 +319,14 @@ def parameter_group(name: str) -> str:
 def make_optimizer(model: OpenLICModel, args: argparse.Namespace) -> torch.optim.Adam:
     """Adam with one parameter group per :func:`parameter_group`, each with its
     ``lr_scale`` relative to ``--lr``."""
-    groups: dict[str, list] = {"hyper": [], "analysis": [], "gain": [], "slow": []}
+    groups: dict[str, list] = {"hyper": [], "analysis": [], "gain": [], "slow": [], "context": []}
     for name, p in model.named_parameters():
         groups[parameter_group(name)].append(p)
-    scales = {"gain": args.gain_lr_scale, "slow": args.transform_lr_scale}
+    scales = {
+        "gain": args.gain_lr_scale,
+        "slow": args.transform_lr_scale,
+        "context": args.context_lr_scale,
+    }
     return torch.optim.Adam(
         [{"params": ps, "name": g, "lr_scale": scales.get(g, 1.0)} for g, ps in groups.items()],
         lr=args.lr,

@@ -227,13 +227,27 @@ def _write_with(dst: str, writer: Callable[[Path], Any]) -> None:
         raise CliError(f"cannot write '{dst}': {e.strerror or e}") from None
 
 
+def _shipped_params(model: str | None) -> str | None:
+    """The parameter file of the shipped model ``model`` (``--model``), if given."""
+    if model is None:
+        return None
+    from refdec.params import DATA_DIR
+
+    names = sorted(p.stem for p in DATA_DIR.glob("*.olp"))
+    if model not in names:
+        raise CliError(f"no shipped model '{model}' (shipped: {', '.join(names)})")
+    return str(DATA_DIR / f"{model}.olp")
+
+
 def _cmd_encode(args: argparse.Namespace) -> int:
+    if args.model and args.params:
+        raise CliError("give either --model or --params, not both")
     data, image, bit_depth = encode_file(
         args.input,
         args.output,
         quality=args.quality,
         bpp=args.bpp,
-        params=args.params,
+        params=args.params or _shipped_params(args.model),
         refine=args.refine,
         progress=not args.quiet,
     )
@@ -533,7 +547,15 @@ def build_parser() -> argparse.ArgumentParser:
         "decoder (WD E.3.1): smaller files at the same PSNR, slower; 25 is a good "
         "setting; default: 0 (off)",
     )
-    e.add_argument("--params", metavar="FILE", help="parameter set (.olp); default: shipped")
+    e.add_argument(
+        "--model",
+        metavar="NAME",
+        help="shipped model: openlic-2 (with context networks, WD 8.4.1) or openlic-1 "
+        "(hyperprior only); default: openlic-2",
+    )
+    e.add_argument(
+        "--params", metavar="FILE", help="parameter set (.olp) with its weights (.pt) beside it"
+    )
     e.add_argument("--quiet", action="store_true", help="print nothing on success")
     e.set_defaults(func=_cmd_encode)
 

@@ -30,18 +30,17 @@ def context_prediction(
     """WD 8.4.1 for group ``group`` >= 1, in place.
 
     ``y_in`` (Hy, Wy, M) holds the reconstructed latent of the groups before
-    ``group``; ``mean_fp`` and ``ls_fp`` (M, Hy, Wy) int16 are the entropy parameters,
-    of which the rows of the group's channels are corrected:
-    ``Clip3(-2^15, 2^15 - 1, value + d)``. The chain runs in bands of ``band_rows``
-    latent rows (the note of WD 8.7 applies), None sizing them to bound the memory.
+    ``group``; ``mean_fp`` and ``ls_fp`` (N_g, Hy, Wy) int16 are the entropy parameters
+    of the group's channels, corrected to ``Clip3(-2^15, 2^15 - 1, value + d)``. The
+    chain runs in bands of ``band_rows`` latent rows (the note of WD 8.7 applies), None
+    sizing them to bound the memory.
     """
     per = params.m // params.context_groups
-    c0 = group * per
     layers = list(params.ctx[group - 1])
     rows = band_rows or bands_for(layers, y_in.shape[1])
-    for row, d in chain_bands(y_in[:, :, :c0], layers, rows, threads=threads):
+    for row, d in chain_bands(y_in[:, :, : group * per], layers, rows, threads=threads):
         end = row + d.shape[0]
         d = d.transpose(2, 0, 1).astype(np.int32)
         for values, correction in ((mean_fp, d[:per]), (ls_fp, d[per:])):
-            part = values[c0 : c0 + per, row:end]
+            part = values[:, row:end]
             part[...] = np.clip(part.astype(np.int32) + correction, INT16_MIN, INT16_MAX)

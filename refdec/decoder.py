@@ -12,8 +12,8 @@ The WD describes each step on whole arrays; :func:`decode` computes the hyper sy
 the context networks, the synthesis and the output in bands of rows and the residuals
 and the reconstruction tile by tile, which gives the same integers (each value depends only on
 a bounded neighbourhood, WD 8.7 note) and keeps the memory of a large picture close to
-that of its output samples and three int16 arrays of the latent's size (no whole-latent
-array is wider than int16, no whole-picture array but the samples exists). Each of those steps
+that of its output samples and one int16 copy of the latent (no whole-latent array is
+wider than int16, no whole-picture array but the samples exists). Each of those steps
 is a function of its own, so that its working arrays are freed when it returns.
 
 A *prefix* of a codestream (``max_bytes``) decodes to the picture of WD 8.1.2: the
@@ -23,7 +23,7 @@ channel groups whose segments are complete are used, the others have zero residu
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -114,20 +114,29 @@ def group_residual_tiles(
             start += n
 
 
+GroupParameters = Callable[[int, range, np.ndarray], tuple[np.ndarray, np.ndarray]]
+"""``(group, channels, y_in) -> (mean_fp, idx)`` of the group's channels, each
+(N_g, Hy, Wy): steps 5a and 5b of WD 8.1.1 (8.3.2's output, 8.4.1, 8.4.2), given
+``y_in`` of the groups before."""
+
+
 def hyper_parameters(
     z_hat: np.ndarray,
     hdr: PictureHeader,
     params: ParameterSet,
     band_rows: int | None,
     threads: bool,
+    channels: range | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """WD 8.3.2: the means ``mean_fp`` and log-scales ``ls_fp`` of the latent, each
-    (M, Hy, Wy) int16, computed in bands of rows of ``z_hat``."""
+    """WD 8.3.2: the means ``mean_fp`` and log-scales ``ls_fp`` of the latent channels
+    ``channels`` (all when None), each (C, Hy, Wy) int16, computed in bands of rows of
+    ``z_hat``."""
     hy, wy = hdr.latent_height, hdr.latent_width
-    mean_fp = np.empty((params.m, hy, wy), np.int16)
-    ls_fp = np.empty((params.m, hy, wy), np.int16)
+    c = params.m if channels is None else len(channels)
+    mean_fp = np.empty((c, hy, wy), np.int16)
+    ls_fp = np.empty((c, hy, wy), np.int16)
     for y0, mean, ls in hyper_synthesis_bands(
-        z_hat, params, hy, wy, band_rows=band_rows, threads=threads
+        z_hat, params, hy, wy, band_rows=band_rows, threads=threads, channels=channels
     ):
         y1 = y0 + mean.shape[1]
         mean_fp[:, y0:y1] = mean
@@ -135,23 +144,70 @@ def hyper_parameters(
     return mean_fp, ls_fp
 
 
+def group_parameters(
+    z_hat: np.ndarray,
+    hdr: PictureHeader,
+    params: ParameterSet,
+    band_rows: int | None,
+    threads: bool,
+) -> GroupParameters:
+    """Steps 5a and 5b of WD 8.1.1 within a bounded memory.
+
+    Without context networks the hyper synthesis runs once for all channels and keeps
+    the means (int16) and the table indices (a byte each). With them, the table indices
+    of a group wait for the groups before it, so the hyper synthesis runs group by group
+    (its last layer for the group's channels only), and no whole-latent array but
+    ``y_in`` is held.
+    """
+    q = hdr.quality
+    if not params.ctx:
+        mean_fp, ls_fp = hyper_parameters(z_hat, hdr, params, band_rows, threads)
+        idx = np.empty(ls_fp.shape, np.uint8)
+        for c in range(params.m):  # channel by channel: the int64 work stays small
+            idx[c : c + 1] = scale_indices(ls_fp[c : c + 1], q, params, c)
+        del ls_fp
+
+        def precomputed(group: int, ch: range, y_in: np.ndarray) -> tuple:
+            return mean_fp[ch.start : ch.stop], idx[ch.start : ch.stop]
+
+        return precomputed
+
+    def with_context(group: int, ch: range, y_in: np.ndarray) -> tuple:
+        mean, ls = hyper_parameters(z_hat, hdr, params, band_rows, threads, ch)
+        if group:
+            context_prediction(y_in, mean, ls, group, params, band_rows=band_rows, threads=threads)
+        return mean, scale_indices(ls, q, params, ch.start)
+
+    return with_context
+
+
+def whole_array_parameters(
+    mean_fp: np.ndarray, ls_fp: np.ndarray, quality: int, params: ParameterSet
+) -> GroupParameters:
+    """Steps 5a and 5b on whole arrays (M, Hy, Wy) of the hyper synthesis, which the
+    context prediction corrects in place."""
+
+    def parameters(group: int, ch: range, y_in: np.ndarray) -> tuple:
+        mean, ls = mean_fp[ch.start : ch.stop], ls_fp[ch.start : ch.stop]
+        if group and params.ctx:
+            context_prediction(y_in, mean, ls, group, params)
+        return mean, scale_indices(ls, quality, params, ch.start)
+
+    return parameters
+
+
 def latent_tiles(
     parsed: ParsedCodestream,
     params: ParameterSet,
-    mean_fp: np.ndarray,
-    ls_fp: np.ndarray,
+    parameters: GroupParameters,
     y_in: np.ndarray,
-    *,
-    band_rows: int | None = None,
-    threads: bool = True,
 ) -> Iterator[tuple[range, tuple[int, int, int, int], np.ndarray]]:
     """Step 5 of WD 8.1.1, group by group and tile by tile: yields (channels, tile
     rectangle, residuals (N_g, h, w)) once the tile's part of ``y_in`` is written.
 
-    For each group in order: the context prediction of WD 8.4.1 (which corrects
-    ``mean_fp`` and ``ls_fp`` of the group's channels in place), the table indices
-    (8.4.2), the residuals (8.4.3; zero for a group absent from a prefix, 8.1.2) and
-    the reconstruction (8.5) into ``y_in`` (Hy, Wy, M).
+    For each group in order: its means and table indices (``parameters``: 8.3.2, 8.4.1,
+    8.4.2), the residuals (8.4.3; zero for a group absent from a prefix, 8.1.2) and the
+    reconstruction (8.5) into ``y_in`` (Hy, Wy, M).
     """
     hdr = parsed.header
     q, groups = hdr.quality, hdr.num_channel_groups
@@ -159,39 +215,25 @@ def latent_tiles(
     rects = tile_grid(hdr.latent_height, hdr.latent_width, hdr.tile_size)
     for g in range(groups):
         channels = range(g * per, (g + 1) * per)
-        c0, c1 = channels.start, channels.stop
-        if g and params.ctx:
-            context_prediction(
-                y_in, mean_fp, ls_fp, g, params, band_rows=band_rows, threads=threads
-            )
+        mean, idx = parameters(g, channels, y_in)
         if g < len(parsed.groups):
-            idx = scale_indices(ls_fp[c0:c1], q, params, c0)
             tiles = group_residual_tiles(parsed, params, g, idx)
         else:  # WD 8.1.2: the residuals of an absent group are zero
             tiles = ((r, np.zeros((per, r[1] - r[0], r[3] - r[2]), np.int32)) for r in rects)
         for (y0, y1, x0, x1), r in tiles:
-            y_in[y0:y1, x0:x1, c0:c1] = reconstruct(
-                r, mean_fp[c0:c1, y0:y1, x0:x1], channels, q, params
-            )
+            c0, c1 = channels.start, channels.stop
+            y_in[y0:y1, x0:x1, c0:c1] = reconstruct(r, mean[:, y0:y1, x0:x1], channels, q, params)
             yield channels, (y0, y1, x0, x1), r
 
 
 def latent(
-    parsed: ParsedCodestream,
-    params: ParameterSet,
-    mean_fp: np.ndarray,
-    ls_fp: np.ndarray,
-    *,
-    band_rows: int | None = None,
-    threads: bool = True,
+    parsed: ParsedCodestream, params: ParameterSet, parameters: GroupParameters
 ) -> np.ndarray:
     """Step 5 of WD 8.1.1 (8.4 and 8.5, with 8.1.2 for a prefix): the synthesis input
-    ``y_in`` (Hy, Wy, M) int16. ``mean_fp`` and ``ls_fp`` are corrected in place."""
+    ``y_in`` (Hy, Wy, M) int16."""
     hdr = parsed.header
     y_in = np.empty((hdr.latent_height, hdr.latent_width, params.m), np.int16)
-    for _ in latent_tiles(
-        parsed, params, mean_fp, ls_fp, y_in, band_rows=band_rows, threads=threads
-    ):
+    for _ in latent_tiles(parsed, params, parameters, y_in):
         pass
     return y_in
 
@@ -201,11 +243,13 @@ def decode_latent(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Step 5 of WD 8.1.1 on whole arrays: the residuals ``r`` (M, Hy, Wy) int32 (zero
     for absent groups) and ``y_in`` (Hy, Wy, M) int16; for tools that inspect the
-    residuals. ``mean_fp`` and ``ls_fp`` are corrected in place."""
+    residuals. ``mean_fp`` and ``ls_fp`` (the output of the hyper synthesis) are
+    corrected in place (WD 8.4.1)."""
     hdr = parsed.header
     r = np.zeros((params.m, hdr.latent_height, hdr.latent_width), np.int32)
     y_in = np.empty((hdr.latent_height, hdr.latent_width, params.m), np.int16)
-    for channels, (y0, y1, x0, x1), values in latent_tiles(parsed, params, mean_fp, ls_fp, y_in):
+    parameters = whole_array_parameters(mean_fp, ls_fp, hdr.quality, params)
+    for channels, (y0, y1, x0, x1), values in latent_tiles(parsed, params, parameters, y_in):
         r[channels.start : channels.stop, y0:y1, x0:x1] = values
     return r, y_in
 
@@ -260,10 +304,10 @@ def decode(
     z_hat = decode_stream(
         parsed.z_stream, hyper_symbol_tables(params, hz, wz), base_offset=parsed.z_offset
     ).reshape(params.mz, hz, wz)
-    mean_fp, ls_fp = hyper_parameters(z_hat, hdr, params, band_rows, threads)
+    parameters = group_parameters(z_hat, hdr, params, band_rows, threads)
     t2 = time.perf_counter_ns()
-    y_in = latent(parsed, params, mean_fp, ls_fp, band_rows=band_rows, threads=threads)
-    del mean_fp, ls_fp
+    y_in = latent(parsed, params, parameters)
+    del parameters
     t3 = time.perf_counter_ns()
     samples = output_samples(y_in, hdr, params, band_rows, threads)
     t4 = time.perf_counter_ns()

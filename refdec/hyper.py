@@ -12,8 +12,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from refdec.network import IntLayer, chain_bands
 from refdec.network import band_rows as bands_for
-from refdec.network import chain_bands
 from refdec.params import ParameterSet
 
 
@@ -46,20 +46,39 @@ def hyper_synthesis_bands(
     *,
     band_rows: int | None = None,
     threads: bool = True,
+    channels: range | None = None,
 ) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
     """:func:`hyper_synthesis` in bands: yields (first latent row, ``mean_fp`` rows,
-    ``ls_fp`` rows), each (M, rows, Wy).
+    ``ls_fp`` rows), each (C, rows, Wy), for the latent channels ``channels`` (all M
+    when None).
 
     ``band_rows`` rows of ``z_hat`` are run at a time (the note of WD 8.7 applies to
     the chain ``hs`` as to ``gs``: the bands give the integers of the whole chain);
     None sizes the bands to bound the memory (:func:`refdec.network.band_rows`).
+    The last layer computes only the output channels asked for: each output channel of
+    a layer depends on its own weights alone (WD 8.6.1).
     """
     lim = params.hyper_in_max
     x = np.ascontiguousarray(np.clip(z_hat, -lim, lim).astype(np.int16).transpose(1, 2, 0))
     layers = list(params.hs)
+    if channels is not None:
+        keep = np.r_[channels, params.m + np.asarray(channels)]
+        layers[-1] = output_channels(layers[-1], keep)
     rows = band_rows or bands_for(layers, x.shape[1])
-    m = params.m
+    c = layers[-1].out_channels // 2
     # Hz = Ceil(Hy / 4) rows of z_hat: every band starts above the last latent row.
     for row, band in chain_bands(x, layers, rows, threads=threads):
         out = np.ascontiguousarray(band[: hy - row, :wy].transpose(2, 0, 1))
-        yield row, out[:m], out[m:]
+        yield row, out[:c], out[c:]
+
+
+def output_channels(layer: IntLayer, keep: np.ndarray) -> IntLayer:
+    """``layer`` (without depth-to-space) restricted to the output channels ``keep``."""
+    return IntLayer(
+        np.ascontiguousarray(layer.weight[keep]),
+        layer.bias[keep],
+        layer.shift[keep],
+        layer.depth_to_space,
+        layer.clip_lo,
+        layer.clip_hi,
+    )

@@ -394,3 +394,30 @@ def test_unwritable_output_exit_1(tmp_path: Path) -> None:
         cli._write_bytes(str(tmp_path / "no" / "such" / "dir.olic"), b"x")
     assert e.value.code == cli.EXIT_USAGE
     assert "cannot write" in str(e.value)
+
+
+def test_encode_with_each_shipped_model(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """``--model`` picks a shipped model: the codestream names its parameter set."""
+    pytest.importorskip("torch")
+    import hashlib
+
+    from refdec.codestream import parse_codestream
+    from refdec.params import DATA_DIR
+
+    for model in sorted(p.stem for p in DATA_DIR.glob("*.olp")):
+        out = tmp_path / f"{model}.olic"
+        code, _, err = run_cli(
+            capsys, "encode", str(SAMPLE), str(out), "--model", model, "--quality", "40", "--quiet"
+        )
+        assert code == 0, err
+        sha = hashlib.sha256((DATA_DIR / f"{model}.olp").read_bytes()).digest()
+        assert parse_codestream(out.read_bytes()).header.parameter_set_hash == sha
+
+
+def test_encode_unknown_model_exit_1(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run_cli(
+        capsys, "encode", str(SAMPLE), str(tmp_path / "a.olic"), "--model", "openlic-9"
+    )
+    assert code == cli.EXIT_USAGE
+    assert_one_line_error(err, "no shipped model 'openlic-9'", "openlic-1")
+    assert not (tmp_path / "a.olic").exists()

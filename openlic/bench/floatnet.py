@@ -97,7 +97,7 @@ class FloatModel:
         bits_z = float(-torch.log2(gaussian_likelihood(z_hat, z_scale)).sum())
         return {
             "h": h, "w": w, "y": y[..., :hy, :wy],
-            "mean": mean[..., :hy, :wy], "scale": log_scale[..., :hy, :wy].exp(),
+            "mean": mean[..., :hy, :wy], "log_scale": log_scale[..., :hy, :wy],
             "bits_z": bits_z,
         }
 
@@ -108,10 +108,12 @@ class FloatModel:
 
         g = self.gain[quality][None, :, None, None]
         ig = self.inv_gain[quality][None, :, None, None]
-        mg = state["mean"] * g
-        r = torch.round(state["y"] * g - mg)
-        bits_y = float(-torch.log2(gaussian_likelihood(r, state["scale"] * g)).sum())
-        x_hat = run_chain(self.model.g_s, (r + mg) * ig)[0, :, : state["h"], : state["w"]]
+        # Group by group with the context networks of a model that has them.
+        r, scale, y_hat = self.model.quantise_groups(
+            state["y"], state["mean"], state["log_scale"], g, ig, torch.round
+        )
+        bits_y = float(-torch.log2(gaussian_likelihood(torch.round(r), scale)).sum())
+        x_hat = run_chain(self.model.g_s, y_hat)[0, :, : state["h"], : state["w"]]
         pic = torch.round(x_hat.clamp(0, 1) * 255).to(torch.uint8).permute(1, 2, 0)
         return np.ascontiguousarray(pic.numpy()), bits_y + state["bits_z"]
 
