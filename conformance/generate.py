@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from conformance import requirements as reqs
+from conformance import test_params
 from conformance.samples import compare, samples_sha256
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -145,7 +146,7 @@ class Parts:
 class Toolkit:
     """Encoder, reference decoder and codestream surgery, loaded once."""
 
-    def __init__(self, model: str) -> None:
+    def __init__(self, model: str, weights: Path | None = None) -> None:
         import torch
 
         from encoder import pipeline, rans, writer
@@ -163,7 +164,7 @@ class Toolkit:
         self.syntax = syntax
         self.tables = load_tables()
         self.params_name = f"{model}.olp"
-        self.codec = pipeline.load_codec(pipeline.PARAMS_DIR / self.params_name)
+        self.codec = pipeline.load_codec(pipeline.PARAMS_DIR / self.params_name, weights)
         self.params = self.codec.params
 
     # encoding
@@ -1775,9 +1776,10 @@ def _tolerance(
 
 
 class ContextBuilder(Builder):
-    """The cases of the model with context networks (WD 8.4.1): its channel groups are
-    decoded in order, each with the corrections computed from the groups before it,
-    in whole codestreams and in prefixes; and R-GROUPS-CONTEXT."""
+    """The cases of a parameter set with context networks (WD 8.4.1; the test parameter
+    set of :mod:`conformance.test_params`): its channel groups are decoded in order,
+    each with the corrections computed from the groups before it, in whole codestreams
+    and in prefixes; and R-GROUPS-CONTEXT."""
 
     def cases(self) -> Iterator[Draft]:
         g = self.kit.params.context_groups
@@ -1794,7 +1796,7 @@ class ContextBuilder(Builder):
             yield self.positive(
                 id_,
                 "context-model",
-                f"{g} channel groups of the model with context networks: {why}.",
+                f"{g} channel groups of a parameter set with context networks: {why}.",
                 pic,
                 clauses=c,
                 quality=quality,
@@ -1810,9 +1812,9 @@ class ContextBuilder(Builder):
             yield Draft(
                 f"context-prefix-k{k}",
                 "prefix",
-                f"Prefix codestream of {n} bytes ({k} of {g} channel groups) of the model "
-                "with context networks: the absent groups get zero residuals, and their "
-                "means the corrections of 8.4.1 from the groups before them.",
+                f"Prefix codestream of {n} bytes ({k} of {g} channel groups) for a parameter "
+                "set with context networks: the absent groups get zero residuals, and "
+                "their means the corrections of 8.4.1 from the groups before them.",
                 ["5.5", "8.1.2", *c, *POSITIVE_CLAUSES],
                 ["group_index"],
                 e.data[:n],
@@ -1841,9 +1843,13 @@ class ContextBuilder(Builder):
         )
 
 
-MODELS = {"openlic-1": Builder, "openlic-2": ContextBuilder}
-"""The shipped models and the cases made with each: the hyperprior model carries the
-suite, the model with context networks what is particular to it."""
+MODELS = {
+    "openlic-1": (Builder, None),
+    test_params.NAME: (ContextBuilder, test_params.WEIGHTS_PATH),
+}
+"""The parameter sets of the suite, with the cases made with each and the encoder
+weights (None: the shipped ones): the shipped model carries the suite, the test
+parameter set with context networks what is particular to them."""
 
 WD_REQUIREMENTS: dict[str, reqs.Requirement] = {}
 
@@ -1986,8 +1992,8 @@ def generate(out: Path, only: list[str] | None = None, log: Callable[[str], None
     cases = []
     seen = set()
     sets = []
-    for model, builder in MODELS.items():
-        kit = Toolkit(model)
+    for model, (builder, weights) in MODELS.items():
+        kit = Toolkit(model, weights)
         kit.torch.set_num_threads(1)  # the float analysis, reproducibly
         params_sha = hashlib.sha256(
             (kit.pipeline.PARAMS_DIR / kit.params_name).read_bytes()

@@ -66,19 +66,20 @@ def shipped_models() -> list[str]:
 
 
 @cache
-def load_codec(params_path: Path | None = None) -> Codec:
+def load_codec(params_path: Path | None = None, weights: Path | None = None) -> Codec:
     """Encoder weights and the parameter set they match.
 
     By default the shipped model :data:`DEFAULT_MODEL`; a shipped parameter set
     (``refdec/data/NAME.olp``) with its shipped weights (``encoder/weights/NAME.pt``);
     any other parameter file ``NAME.olp`` with the encoder weights ``NAME.pt`` beside
-    it, as ``python -m encoder.export`` writes them.
+    it, as ``python -m encoder.export`` writes them; or the weights ``weights``.
     """
     if params_path is None:
         params_path = PARAMS_DIR / f"{DEFAULT_MODEL}.olp"
-    weights = params_path.with_suffix(".pt")
-    if params_path.resolve().parent == PARAMS_DIR.resolve():
-        weights = MODEL_DIR / f"{params_path.stem}.pt"
+    if weights is None:
+        weights = params_path.with_suffix(".pt")
+        if params_path.resolve().parent == PARAMS_DIR.resolve():
+            weights = MODEL_DIR / f"{params_path.stem}.pt"
     if not weights.is_file():
         raise ValueError(f"encoder weights {weights} not found for {params_path}")
     data = params_path.read_bytes()

@@ -72,7 +72,8 @@ def model_seeds(codec, name: str) -> dict[str, bytes]:
         (128, 128, 8, q_max, 8, 1),
     ]
     for i, (h, w, bd, q, tl, g) in enumerate(cases):
-        if codec.params.m % g or h * w > MAX_SAMPLES:
+        ctx = codec.params.context_groups
+        if codec.params.m % g or (ctx > 1 and g != ctx) or h * w > MAX_SAMPLES:
             continue
         data = encode_detailed(
             synthetic(h, w, bd, i),
@@ -180,9 +181,10 @@ def main() -> None:
     TINY_PARAMS.parent.mkdir(parents=True, exist_ok=True)
     TINY_PARAMS.write_bytes(params)
     codestreams.update(model_seeds(codec, "tiny"))
-    from encoder.pipeline import load_codec
+    from encoder.pipeline import PARAMS_DIR, load_codec, shipped_models
 
-    codestreams.update(model_seeds(load_codec(), "shipped"))
+    for name in shipped_models():
+        codestreams.update(model_seeds(load_codec(PARAMS_DIR / f"{name}.olp"), name))
     codestreams.update(writer_seeds())
     for harness, seeds in (
         ("parse", codestreams),

@@ -228,12 +228,15 @@ def _write_with(dst: str, writer: Callable[[Path], Any]) -> None:
 
 
 def _shipped_params(model: str | None) -> str | None:
-    """The parameter file of the shipped model ``model`` (``--model``), if given."""
+    """The parameter file of the shipped model ``model`` (``--model``), if given: a
+    parameter set of refdec with the encoder's weights for it (the test parameter set of
+    the conformance suite has none)."""
     if model is None:
         return None
     from refdec.params import DATA_DIR
 
-    names = sorted(p.stem for p in DATA_DIR.glob("*.olp"))
+    weights = Path(__file__).resolve().parents[1] / "encoder" / "weights"
+    names = sorted(p.stem for p in DATA_DIR.glob("*.olp") if (weights / f"{p.stem}.pt").is_file())
     if model not in names:
         raise CliError(f"no shipped model '{model}' (shipped: {', '.join(names)})")
     return str(DATA_DIR / f"{model}.olp")
@@ -550,8 +553,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument(
         "--model",
         metavar="NAME",
-        help="shipped model: openlic-2 (with context networks, WD 8.4.1) or openlic-1 "
-        "(hyperprior only); default: openlic-2",
+        help="shipped model to encode with (the models with encoder weights in "
+        "encoder/weights); default: openlic-1",
     )
     e.add_argument(
         "--params", metavar="FILE", help="parameter set (.olp) with its weights (.pt) beside it"

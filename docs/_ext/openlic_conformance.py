@@ -39,6 +39,7 @@ CATEGORIES = (
     ("optional-segments", "opt."),
     ("header-fields", "hdr"),
     ("levels", "levels"),
+    ("context-model", "ctx"),
     ("negative", "neg."),
 )
 """Case categories (the schema's enum) and their column headings."""
