@@ -187,9 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument(
         "--context-lr-scale",
         type=float,
-        default=10.0,
-        help="learning rate of the context networks relative to --lr (they start from zero "
-        "on a model that has learnt everything else)",
+        default=1.0,
+        help="learning rate of the context networks relative to --lr",
     )
     ap.add_argument(
         "--freeze-transforms",
