@@ -162,10 +162,8 @@ def group_parameters(
     q = hdr.quality
     if not params.ctx:
         mean_fp, ls_fp = hyper_parameters(z_hat, hdr, params, band_rows, threads)
-        idx = np.empty(ls_fp.shape, np.uint8)
-        for c in range(params.m):  # channel by channel: the int64 work stays small
-            idx[c : c + 1] = scale_indices(ls_fp[c : c + 1], q, params, c)
-        del ls_fp
+        idx = scale_indices(ls_fp, q, params)
+        del ls_fp  # before y_in is allocated: the peak stays at 5 bytes per element
 
         def precomputed(group: int, ch: range, y_in: np.ndarray) -> tuple:
             return mean_fp[ch.start : ch.stop], idx[ch.start : ch.stop]
