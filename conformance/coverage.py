@@ -41,6 +41,7 @@ MODULES = (
     "levels",
     "entropy",
     "hyper",
+    "context",
     "latent",
     "network",
     "synthesis",
@@ -58,6 +59,7 @@ EXCLUDED = (
     r"def synthesis\(",
     r"def hyper_synthesis\(",
     r"def decode_latent\(",
+    r"def whole_array_parameters\(",
     r"def reconstruct_latent\(",
     r"def macs_per_input_sample\(",
     r"def split_segments\(",
@@ -73,6 +75,7 @@ EXCLUDED = (
     r"def _layers\(",
     r"def _check_chain\(",
     r"def _check_latent_range\(",
+    r"def _context_networks\(",
     # programming errors of internal callers, not codestream errors
     r"raise ValueError\(",
     r"raise KeyError\(",
