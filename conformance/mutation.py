@@ -87,6 +87,24 @@ EQUIVALENT: tuple[tuple[str, str, str, str, str], ...] = (
     # (module, function, text in the source line, mutation or "*"): why no codestream
     # can tell the mutant from the original.
     (
+        "context",
+        "context_prediction",
+        "rows = band_rows or bands_for(layers, y_in.shape[1])",
+        "*",
+        "it changes only the height of the bands of the context networks, and any band "
+        "height gives the same integers (WD 8.7 note)",
+    ),
+    (
+        "context",
+        "context_prediction",
+        "end = row + d.shape[0]",
+        "*",
+        "with the parameter sets of the suite, every picture within the levels' limits "
+        "runs its context networks in one band (band_rows gives thousands of latent rows), "
+        "so a slice end past the band is clipped to the same rows; tests/test_exactness.py "
+        "runs them in bands of 1 and 3 rows, where these mutants fail",
+    ),
+    (
         "decoder",
         "decode",
         "if row >= hdr.height:",
