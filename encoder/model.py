@@ -9,6 +9,9 @@ The model is a mean-scale hyperprior codec with gain units for variable rate:
 * hyper-synthesis ``h_s``: ``z_hat`` -> per-element mean and log-scale of ``y``.
   Normative (clause 8.3): run in integers by the decoder.
 * synthesis ``g_s``: ``y_hat`` -> picture. Normative (clause 8.7).
+* context networks ``c_g`` (optional, ``context_groups``): the decoded latent of the
+  channel groups before ``g`` -> corrections of the mean and log-scale of group ``g``.
+  Normative (clause 8.4.1).
 
 Both normative networks are chains of *sub-pixel convolution* layers: a KxK
 convolution (stride 1, zero padding) whose ``4*C`` outputs are rearranged into ``C``
@@ -57,7 +60,7 @@ class ModelConfig:
     context_groups: int = 0
     """``G`` > 1: the latent channels form ``G`` equal groups, and the entropy
     parameters of group ``g`` are those of the hyperprior plus a correction that the
-    context network ``c_g`` computes from the decoded groups before it (clause 8.4).
+    context network ``c_g`` computes from the decoded groups before it (clause 8.4.1).
     0: no context networks (the hyperprior alone)."""
     n_context: int = 128
     """Width of the hidden layers of the context networks."""
