@@ -181,6 +181,7 @@ N2 = 128  # channels per group of the shipped M = 256 with G_C = 2
         (2, _set("context.groups", 3, [0]), "P-CONTEXT-GROUPS"),
         (2, _set("context.groups", 3, [-2]), "P-CONTEXT-GROUPS"),
         (2, _set("context.groups", 3, [3]), "P-CONTEXT-GROUPS"),  # does not divide M = 256
+        (2, _set("context.groups", 3, [256]), "P-CONTEXT-GROUPS"),  # divides M, above 255
         (2, _set("context.groups", 2, [2]), "P-CONTEXT-GROUPS"),  # dtype
         (2, _set("context.groups", 3, [2, 2]), "P-CONTEXT-GROUPS"),  # dimension
         (2, _set("context.groups", 3, [[2]]), "P-CONTEXT-GROUPS"),  # ndim
