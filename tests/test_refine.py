@@ -10,6 +10,7 @@ a picture beyond the size limit, get a clear error.
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import numpy as np
@@ -148,3 +149,33 @@ def test_pictures_beyond_the_refinement_limit_are_refused(monkeypatch, crop):
 def test_negative_iterations_are_refused(crop):
     with pytest.raises(ValueError, match="0 or more"):
         encode_detailed(crop, quality=10, refine_iterations=-1)
+
+
+def test_refinement_descends_through_the_context_networks(tiny_context_codec, tmp_path, crop):
+    """With context networks the encoder weights carry them, the descent differentiates
+    through them (the cost of the groups after the first depends on the latent of the
+    groups before), and the refined codestream is still exact."""
+    codec, params_path = tiny_context_codec
+    olp = tmp_path / "ctx.olp"
+    olp.write_bytes(params_path.read_bytes())
+    torch.save(encoder_weights(codec.model, olp.read_bytes()), olp.with_suffix(".pt"))
+    loaded = load_codec(olp)
+    last = codec.model.ctx[0][-1].weight
+    assert torch.equal(loaded.model.ctx[0][-1].weight, last.detach().half().float())
+    x, y, z, gain, inv_gain, lam = _start(loaded, crop[:64, :64], 150)
+
+    def gradient_of_group_0(model) -> torch.Tensor:  # noqa: ANN001
+        yg = (y * gain).requires_grad_(True)
+        cost = rd_cost(model, x, yg, z, gain, inv_gain, lam, 0.5)[2]
+        return torch.autograd.grad(cost, [yg])[0][:, :2]
+
+    blind = copy.deepcopy(loaded.model)
+    with torch.no_grad():
+        for chain in blind.ctx:
+            chain[-1].weight.zero_()
+    assert not torch.allclose(gradient_of_group_0(loaded.model), gradient_of_group_0(blind))
+    enc = encode_detailed(crop[:64, :64], quality=150, refine_iterations=6, codec=loaded)
+    assert np.array_equal(
+        refdec.decode(enc.data, params_path=olp).samples,
+        reconstruct(enc.analysis, enc.residuals, 150, loaded.params, 8),
+    )
