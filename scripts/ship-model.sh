@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Ship a new training checkpoint as the model of the package, in one command:
 #
-#   [MODEL=openlic-2] bash scripts/ship-model.sh runs/r2/last.pt data/bank/bank-*.npy [runs/r2/log.jsonl]
+#   [MODEL=NAME] bash scripts/ship-model.sh runs/r2/last.pt data/bank/bank-*.npy [runs/r2/log.jsonl]
 #
-# MODEL names the shipped model to replace (default openlic-1, the hyperprior model;
-# openlic-2 is the model with context networks, WD 8.4.1).
+# MODEL names the shipped model to write (default openlic-1, the hyperprior model; a
+# model with context networks, WD 8.4.1, would ship under a name of its own, and
+# conformance.generate.MODELS would then list it with its cases).
 # 1. exports the checkpoint to the normative parameter set refdec/data/$MODEL.olp and
 #    the encoder weights encoder/weights/$MODEL.pt (python -m encoder.export,
 #    calibrated on the training patch bank given as the second argument);
