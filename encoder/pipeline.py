@@ -232,7 +232,9 @@ def quantise(
     ``r = round(y * g - mu_g)``, their table indices (8.4.2) and the reconstruction
     (8.5), with refdec's integer functions. ``residuals`` replaces the rounding (to
     recompute the decoder's latent of given residuals)."""
-    mean_fp, ls_fp = a.mean_fp.copy(), a.ls_fp.copy()  # the context corrects them
+    mean_fp, ls_fp = a.mean_fp, a.ls_fp
+    if params.ctx:  # the context prediction corrects them in place
+        mean_fp, ls_fp = mean_fp.copy(), ls_fp.copy()
     m, hy, wy = mean_fp.shape
     r = np.empty((m, hy, wy), np.int32) if residuals is None else residuals
     idx = np.empty((m, hy, wy), np.uint8)

@@ -169,10 +169,10 @@ class FloatDecoder:
     @torch.no_grad()
     def decode(self, data: bytes, params_path: Path | None = None) -> tuple[np.ndarray, dict]:
         from refdec.codestream import parse_codestream
-        from refdec.decoder import decode_latent
+        from refdec.decoder import decode_latent, latent
         from refdec.entropy import decode_stream
         from refdec.hyper import hyper_symbol_tables, hyper_synthesis
-        from refdec.latent import reconstruct
+        from refdec.latent import reconstruct, scale_indices
         from refdec.output import to_samples
         from refdec.params import find_parameter_set
 
@@ -190,35 +190,49 @@ class FloatDecoder:
         out = self.hs(z)[0, :, :hy, :wy]
         mean_f = torch.round(out[: params.m]).numpy().astype(np.int32)
         t2 = time.perf_counter_ns()
-        # The residuals, with the table indices of the integer networks (not timed as
-        # float work).
+        # The table indices come from the integer hyper synthesis (not timed as float
+        # work); the scale indices are, as in refdec's hyper stage.
         mean_fp, ls_fp = hyper_synthesis(z_hat, params, hy, wy)
         t3 = time.perf_counter_ns()
-        r, _ = decode_latent(parsed, params, mean_fp, ls_fp)
-        y_in = np.empty((hy, wy, params.m), np.int16)
-        per = params.m // hdr.num_channel_groups
-        for g in range(hdr.num_channel_groups):
-            c = range(g * per, (g + 1) * per)
-            if g and self.ctx:
-                y = torch.from_numpy(y_in[:, :, : c.start].astype(np.float32))
-                d = self.ctx[g - 1](y.permute(2, 0, 1)[None])[0, :per]
-                mean_f[c.start : c.stop] += torch.round(d).numpy().astype(np.int32)
-            y_in[:, :, c.start : c.stop] = reconstruct(
-                r[c.start : c.stop], mean_f[c.start : c.stop], c, hdr.quality, params
-            )
+        if not params.ctx:
+            idx = scale_indices(ls_fp, hdr.quality, params)
+            t4 = time.perf_counter_ns()
+
+
+            def parameters(g: int, c: range, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                return mean_f[c.start : c.stop], idx[c.start : c.stop]
+
+            # refdec's residual decoding and reconstruction, with the float means.
+            y_in = latent(parsed, params, parameters)
+        else:
+            t4 = t3
+            # The tables of a group depend on the integer latent of the groups before
+            # (WD 8.4.1): the integer pass runs too, and the float one after it.
+            r, _ = decode_latent(parsed, params, mean_fp, ls_fp)
+            y_in = np.empty((hy, wy, params.m), np.int16)
+            per = params.m // hdr.num_channel_groups
+            for g in range(hdr.num_channel_groups):
+                c = range(g * per, (g + 1) * per)
+                if g:
+                    y = torch.from_numpy(y_in[:, :, : c.start].astype(np.float32))
+                    d = self.ctx[g - 1](y.permute(2, 0, 1)[None])[0, :per]
+                    mean_f[c.start : c.stop] += torch.round(d).numpy().astype(np.int32)
+                y_in[:, :, c.start : c.stop] = reconstruct(
+                    r[c.start : c.stop], mean_f[c.start : c.stop], c, hdr.quality, params
+                )
         t5 = time.perf_counter_ns()
         y = torch.from_numpy(y_in.astype(np.float32)).permute(2, 0, 1)[None]
         x = self.gs(y)[0].permute(1, 2, 0)
         x_fp = torch.round(x).numpy().astype(np.int64)
         samples = to_samples(x_fp, params.f_out, hdr.bit_depth, hdr.width, hdr.height)
         t6 = time.perf_counter_ns()
-        # The stages of refdec.decode (hyper; latent: residuals and reconstruction, here
-        # with the integer pass that gives the tables, whose context networks the
-        # float decoder runs once more in float; synthesis: with the output conversion).
+        # The stages of refdec.decode (hyper: with the scale indices; latent: residuals
+        # and reconstruction, with a parameter set that has context networks also the
+        # integer pass that gives the tables; synthesis: with the output conversion).
         return samples, {
             "parse": tp - t0,
-            "hyper": t2 - tp,
-            "latent": t5 - t3,
+            "hyper": (t2 - tp) + (t4 - t3),
+            "latent": t5 - t4,
             "synthesis": t6 - t5,
         }
 
