@@ -1,0 +1,56 @@
+"""tools/widen_synthesis.py and tools/unit_activity.py: the diagnostics and starts of
+training runs that models/README describes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from encoder.model import OpenLICModel, run_chain  # noqa: E402
+from tests.conftest import TINY  # noqa: E402
+from tools.unit_activity import activity  # noqa: E402
+from tools.widen_synthesis import widen  # noqa: E402
+
+
+@pytest.fixture
+def tiny() -> OpenLICModel:
+    torch.manual_seed(0)
+    return OpenLICModel(TINY).eval()
+
+
+def _patches(n: int = 2) -> np.ndarray:
+    return np.random.default_rng(1).integers(0, 256, (n, 64, 64, 3), dtype=np.uint8)
+
+
+def test_widened_synthesis_computes_the_same_picture(tiny: OpenLICModel) -> None:
+    wide = widen(tiny, (12, 8, 10), _patches(), seed=0)
+    assert wide.cfg.synthesis_widths == (12, 8, 10)
+    assert wide.g_s[0].conv.out_channels == 4 * 12
+    y = torch.randn(1, TINY.m_latent, 4, 5) * 3
+    with torch.no_grad():
+        torch.testing.assert_close(run_chain(wide.g_s, y), run_chain(tiny.g_s, y))
+        # The new units of the last hidden layer are on at some positions, off at others:
+        # they have a gradient from the first step.
+        t = y
+        for layer in wide.g_s[:-1]:
+            t = torch.relu(layer(t))
+        on = (t[:, TINY.synthesis_widths[-1] :] > 0).float().mean()
+    assert 0.05 < float(on) < 0.95
+
+
+def test_widening_refuses_narrower_layers(tiny: OpenLICModel) -> None:
+    with pytest.raises(SystemExit, match="none narrower"):
+        widen(tiny, (8, 4, 4), _patches(), seed=0)
+
+
+def test_unit_activity_reports_every_hidden_layer(tiny: OpenLICModel, tmp_path) -> None:
+    from PIL import Image
+
+    path = tmp_path / "p.png"
+    Image.fromarray(_patches(1)[0]).save(path)
+    frac = activity(tiny, [path])
+    assert list(frac) == ["h_s.0", "h_s.1", "g_s.0", "g_s.1", "g_s.2"]
+    assert [len(v) for v in frac.values()] == [TINY.n_hyper, TINY.n_hyper, *TINY.synthesis_widths]
+    assert all(((v >= 0) & (v <= 1)).all() for v in frac.values())
