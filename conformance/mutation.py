@@ -337,8 +337,7 @@ EQUIVALENT: tuple[tuple[str, str, str, str, str], ...] = (
         "_conv_row",
         "p = k // 2",
         "2 -> 3",
-        "k // 3 = k // 2 = 1 for the 3 x 3 kernels, the only size of the shipped parameter "
-        "set",
+        "k // 3 = k // 2 = 1 for the 3 x 3 kernels, the only size of the shipped parameter set",
     ),
     (
         "params",

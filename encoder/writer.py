@@ -100,14 +100,12 @@ def write_codestream(
         )
         if len(group_tiles) != header.num_channel_groups:
             raise ValueError(
-                f"{len(group_tiles)} channel groups, the header says "
-                f"{header.num_channel_groups}"
+                f"{len(group_tiles)} channel groups, the header says {header.num_channel_groups}"
             )
         for g, tiles in enumerate(group_tiles):
             if len(tiles) != header.num_tiles:
                 raise ValueError(
-                    f"group {g} has {len(tiles)} tile streams, the header needs "
-                    f"{header.num_tiles}"
+                    f"group {g} has {len(tiles)} tile streams, the header needs {header.num_tiles}"
                 )
     parts = [head]
     for marker, payload in optional:
@@ -115,9 +113,7 @@ def write_codestream(
         if info is None or not info.optional:
             raise ValueError(f"0x{marker:04X} is not the marker of an optional segment")
         parts.append(encode_segment(marker, payload))
-    parts.append(
-        encode_segment(syntax.MARKER_ZS, _encode(syntax.ZS, {"hyper_data": z_stream}, {}))
-    )
+    parts.append(encode_segment(syntax.MARKER_ZS, _encode(syntax.ZS, {"hyper_data": z_stream}, {})))
     for g, tiles in enumerate(group_tiles):
         values = {
             "group_index": g,

@@ -99,8 +99,11 @@ def run(image: Path, out_dir: Path, quality: int | None) -> dict[str, Any]:
 def report(r: dict[str, Any]) -> str:
     quality = "encoder default" if r["quality"] is None else str(r["quality"])
     rows = [
-        ("input", f"{_display(r['image'])}  ({r['width']} x {r['height']}, "
-                  f"{r['bit_depth']} bits per sample)"),
+        (
+            "input",
+            f"{_display(r['image'])}  ({r['width']} x {r['height']}, "
+            f"{r['bit_depth']} bits per sample)",
+        ),
         ("quality", quality),
         ("codestream", f"{_display(r['stream_path'])}  ({r['bytes']:,} bytes)"),
         ("rate", f"{r['bpp']:.4f} bits per pixel"),
@@ -108,8 +111,10 @@ def report(r: dict[str, Any]) -> str:
         ("PSNR", f"{r['psnr']:.2f} dB (RGB, against the input)"),
         ("load", f"{r['t_import']:6.2f} s  (import PyTorch, encoder, refdec)"),
         ("encode", f"{r['t_encode']:6.2f} s  (encoder, PyTorch)"),
-        ("decode", f"{r['t_decode']:6.2f} s  (refdec; the first run also compiles the "
-                   "numba kernels)"),
+        (
+            "decode",
+            f"{r['t_decode']:6.2f} s  (refdec; the first run also compiles the numba kernels)",
+        ),
         ("numba cache", _display(r["numba_cache"])),
     ]
     width = max(len(k) for k, _ in rows)

@@ -448,9 +448,7 @@ def _frame(data: bytes, pos: int, end: int, w: _Walk) -> Segment:
         raise TruncatedError("the codestream ends inside a segment length", offset=pos)
     length = _uint(data, pos + _MARKER_SIZE, _HEAD_SIZE - _MARKER_SIZE)
     if marker == syntax.MARKER_EOC and length:
-        raise SegmentOrderError(
-            f"EOC segment length is {length}, not 0", offset=pos + _MARKER_SIZE
-        )
+        raise SegmentOrderError(f"EOC segment length is {length}, not 0", offset=pos + _MARKER_SIZE)
     crc_pos = pos + _HEAD_SIZE + length
     if crc_pos + _CRC_SIZE > end:
         raise TruncatedError(

@@ -132,8 +132,7 @@ def check_level(header: PictureHeader) -> None:
         )
     if header.num_tiles > level.max_tiles:
         raise LevelError(
-            f"{header.num_tiles} tiles exceed {level.max_tiles}, the limit of level "
-            f"{level.idc}",
+            f"{header.num_tiles} tiles exceed {level.max_tiles}, the limit of level {level.idc}",
             offset=header.field_offset("tile_size_log2"),
         )
 

@@ -27,16 +27,36 @@ pytest.importorskip("numba")
 crosscheck = pytest.importorskip("crosscheck")
 
 PICTURES = [
-    "size-1x1", "size-2x3", "size-16x16", "size-17x33", "bd10-23x41", "quality-0",
-    "escape-hyper", "escape-latent-all-prefixes", "groups-128", "tiles-log2-3",
-    "hdr-reserved-255", "hdr-version-minor-1", "opt-between-ys",
+    "size-1x1",
+    "size-2x3",
+    "size-16x16",
+    "size-17x33",
+    "bd10-23x41",
+    "quality-0",
+    "escape-hyper",
+    "escape-latent-all-prefixes",
+    "groups-128",
+    "tiles-log2-3",
+    "hdr-reserved-255",
+    "hdr-version-minor-1",
+    "opt-between-ys",
 ]
 PREFIXES = ["prefix-k0", "prefix-k2-in-optional", "prefix-k3-in-marker", "prefix-cut-in-zs"]
 NEGATIVES = [
-    "neg-empty", "neg-signature-short", "neg-crc-ys-payload", "neg-eoc-missing",
-    "neg-ys-swapped", "neg-ys-no-tile-sizes", "neg-level1-samples", "neg-groups-3",
-    "neg-unknown-parameter-set", "neg-escape-prefix-17", "neg-exhausted-in-escape-suffix",
-    "neg-final-state", "neg-two-bad-tiles", "neg-zs-trailing-byte",
+    "neg-empty",
+    "neg-signature-short",
+    "neg-crc-ys-payload",
+    "neg-eoc-missing",
+    "neg-ys-swapped",
+    "neg-ys-no-tile-sizes",
+    "neg-level1-samples",
+    "neg-groups-3",
+    "neg-unknown-parameter-set",
+    "neg-escape-prefix-17",
+    "neg-exhausted-in-escape-suffix",
+    "neg-final-state",
+    "neg-two-bad-tiles",
+    "neg-zs-trailing-byte",
 ]
 
 

@@ -39,14 +39,31 @@ def test_sample_picture_is_bundled() -> None:
 def test_report_lists_every_figure(tmp_path: Path) -> None:
     text = demo.report(
         {
-            "image": tmp_path / "a.png", "width": 768, "height": 512, "bit_depth": 8,
-            "quality": 3, "stream_path": tmp_path / "a.olic", "png_path": tmp_path / "b.png",
-            "bytes": 12345, "bpp": 0.2512, "psnr": 31.416, "t_import": 1.0, "t_encode": 2.0,
-            "t_decode": 3.0, "numba_cache": tmp_path,
+            "image": tmp_path / "a.png",
+            "width": 768,
+            "height": 512,
+            "bit_depth": 8,
+            "quality": 3,
+            "stream_path": tmp_path / "a.olic",
+            "png_path": tmp_path / "b.png",
+            "bytes": 12345,
+            "bpp": 0.2512,
+            "psnr": 31.416,
+            "t_import": 1.0,
+            "t_encode": 2.0,
+            "t_decode": 3.0,
+            "numba_cache": tmp_path,
         }
     )
-    for fragment in ("768 x 512", "12,345 bytes", "0.2512 bits per pixel", "31.42 dB",
-                     "encode", "decode", "numba cache"):
+    for fragment in (
+        "768 x 512",
+        "12,345 bytes",
+        "0.2512 bits per pixel",
+        "31.42 dB",
+        "encode",
+        "decode",
+        "numba cache",
+    ):
         assert fragment in text
 
 
@@ -58,8 +75,12 @@ def test_missing_picture_is_a_usage_error(tmp_path: Path) -> None:
 
 def test_demo_on_a_small_picture(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("torch")
-    for module, attr in [("encoder", "encode"), ("encoder", "read_image"),
-                         ("refdec", "decode"), ("refdec", "write_png")]:
+    for module, attr in [
+        ("encoder", "encode"),
+        ("encoder", "read_image"),
+        ("refdec", "decode"),
+        ("refdec", "write_png"),
+    ]:
         if not hasattr(importlib.import_module(module), attr):
             pytest.skip(f"{module}.{attr} is not written yet")
     if not list((ROOT / "refdec" / "data").glob("*.olp")):

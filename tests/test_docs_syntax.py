@@ -53,9 +53,19 @@ def test_tables_build_without_warnings(tmp_path: Path) -> None:
     assert build_main(["-W", "-q", "-b", "html", str(src), str(out)]) == 0
     # The HTML writer splits literals into spans: compare the text only.
     text = html.unescape(re.sub(r"<[^>]*>", "", (out / "index.html").read_text()))
-    for expected in ("parameter_set_hash", "b(256)", "in the range 2 to 8", "tile_data[ t ]",
-                     "b(8*tile_size[t])", "0xFF01", "0xFF81 .. 0xFFFE", "Table 1: Markers",
-                     "268\u00a0435\u00a0456", "Main", "} while( marker != 0xFF0F )"):
+    for expected in (
+        "parameter_set_hash",
+        "b(256)",
+        "in the range 2 to 8",
+        "tile_data[ t ]",
+        "b(8*tile_size[t])",
+        "0xFF01",
+        "0xFF81 .. 0xFFFE",
+        "Table 1: Markers",
+        "268\u00a0435\u00a0456",
+        "Main",
+        "} while( marker != 0xFF0F )",
+    ):
         assert expected in text, expected
 
 

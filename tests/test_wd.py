@@ -101,8 +101,9 @@ def requirements() -> list[Requirement]:
                 problems.append(f"{where}: {tag.group(1)} does not end its sentence")
             sentence = re.sub(r"\s+", " ", region[: tag.end()])
             found.append(
-                Requirement(tag.group(1), kind, _clause_at(text, m.start()), path.name, line,
-                            sentence)
+                Requirement(
+                    tag.group(1), kind, _clause_at(text, m.start()), path.name, line, sentence
+                )
             )
     assert not problems, "malformed requirement sentences:\n" + "\n".join(problems)
     return found
@@ -136,9 +137,7 @@ def test_every_tag_belongs_to_a_requirement_sentence() -> None:
             if not re.fullmatch(ID_FORMAT, m.group(1)) or (path.name, m.group(1)) not in defined:
                 line = text.count("\n", 0, m.start()) + 1
                 stray.append(f"{path.name}:{line}: [{m.group(1)}]")
-    assert not stray, "identifiers outside requirement sentences or malformed:\n" + "\n".join(
-        stray
-    )
+    assert not stray, "identifiers outside requirement sentences or malformed:\n" + "\n".join(stray)
 
 
 def test_requirements_use_the_fixed_phrase() -> None:
@@ -170,15 +169,12 @@ def test_requirement_references_exist() -> None:
 # -- every clause of the decoding process is implemented ----------------------------------
 
 
-
-
 def process_clauses() -> list[str]:
     """The leaf clauses of WD 8: each describes one process of the decoder."""
     text = (SPEC / "08-decoding.rst").read_text(encoding="utf-8")
     labels = [m.group(1) for m in LABEL.finditer(text)]
     return [
-        c for c in labels
-        if c.startswith("8.") and not any(o.startswith(c + ".") for o in labels)
+        c for c in labels if c.startswith("8.") and not any(o.startswith(c + ".") for o in labels)
     ]
 
 
@@ -217,7 +213,6 @@ def test_every_process_clause_is_implemented() -> None:
     )
 
 
-
 def test_docstring_citations_exist() -> None:
     from test_docs import clause_labels
 
@@ -234,8 +229,16 @@ def test_annex_c_lists_every_scalar_record() -> None:
     annex_c = (SPEC / "annex-c-parameter-sets.rst").read_text(encoding="utf-8")
     for key in params.SCALARS:
         assert f"``{key}``" in annex_c, key
-    for record in ("z.table", "gain.mean", "gain.inverse", "gain.scale_offset",
-                   "hs.n.weight", "hs.n.bias", "hs.n.shift", "hs.n.config"):
+    for record in (
+        "z.table",
+        "gain.mean",
+        "gain.inverse",
+        "gain.scale_offset",
+        "hs.n.weight",
+        "hs.n.bias",
+        "hs.n.shift",
+        "hs.n.config",
+    ):
         assert f"``{record}``" in annex_c, record
 
 

@@ -96,8 +96,11 @@ class FloatModel:
         z_scale = m.log_z_scale.exp()[None, :, None, None].expand_as(z_hat)
         bits_z = float(-torch.log2(gaussian_likelihood(z_hat, z_scale)).sum())
         return {
-            "h": h, "w": w, "y": y[..., :hy, :wy],
-            "mean": mean[..., :hy, :wy], "log_scale": log_scale[..., :hy, :wy],
+            "h": h,
+            "w": w,
+            "y": y[..., :hy, :wy],
+            "mean": mean[..., :hy, :wy],
+            "log_scale": log_scale[..., :hy, :wy],
             "bits_z": bits_z,
         }
 
@@ -137,8 +140,12 @@ class FloatNet(torch.nn.Module):
             self.weights.append(torch.nn.Parameter(torch.from_numpy(w).float(), False))
             self.biases.append(torch.nn.Parameter(torch.from_numpy(b).float(), False))
             self.specs.append(
-                (layer.kernel // 2, layer.depth_to_space, float(layer.clip_lo),
-                 float(layer.clip_hi))
+                (
+                    layer.kernel // 2,
+                    layer.depth_to_space,
+                    float(layer.clip_lo),
+                    float(layer.clip_hi),
+                )
             )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -197,7 +204,6 @@ class FloatDecoder:
         if not params.ctx:
             idx = scale_indices(ls_fp, hdr.quality, params)
             t4 = time.perf_counter_ns()
-
 
             def parameters(g: int, c: range, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
                 return mean_f[c.start : c.stop], idx[c.start : c.stop]
@@ -260,8 +266,9 @@ def torch_macs(
         k = mod.kernel_size[0] * mod.kernel_size[1]
         total += out.numel() // out.shape[0] * (mod.in_channels // mod.groups) * k
 
-    handles = [m.register_forward_hook(hook) for m in module.modules()
-               if isinstance(m, torch.nn.Conv2d)]
+    handles = [
+        m.register_forward_hook(hook) for m in module.modules() if isinstance(m, torch.nn.Conv2d)
+    ]
     try:
         with torch.no_grad():
             (forward or module)(x)

@@ -65,8 +65,7 @@ def describe() -> dict:
         "python": platform.python_version(),
         "packages": {
             p: _version(p)
-            for p in ("numpy", "numba", "torch", "pillow", "imagecodecs", "pytorch-msssim",
-                      "scipy")
+            for p in ("numpy", "numba", "torch", "pillow", "imagecodecs", "pytorch-msssim", "scipy")
             if _version(p)
         },
         "load_average": load_average(),

@@ -53,22 +53,21 @@ def plot_rd(results: dict, out_dir: Path, *, max_bpp: float = 2.0) -> list[Path]
         fig, ax = plt.subplots(figsize=(9.0, 4.6), dpi=100)
         for name, label, pts in curves:
             xy = sorted(
-                (p["bpp"], p[key]) for p in pts
+                (p["bpp"], p[key])
+                for p in pts
                 if p.get(key) is not None and p["bpp"] is not None and p["bpp"] <= max_bpp
             )
             if not xy:
                 continue
             style = dict(STYLE.get(name, {}))
             style.setdefault("linewidth", 1.4)
-            ax.plot([x for x, _ in xy], [y for _, y in xy], label=label, markersize=4,
-                    **style)
+            ax.plot([x for x, _ in xy], [y for _, y in xy], label=label, markersize=4, **style)
         ax.set_xlabel("bits per pixel (whole file; published curves: without headers)")
         ax.set_ylabel(ylabel)
         ax.set_xlim(0, max_bpp)
         ax.grid(True, alpha=0.3)
         folder = Path(results.get("picture_folder") or "pictures").name
-        ax.set_title(f"Average over {n} picture{'s' if n != 1 else ''} of {folder}",
-                     fontsize=10)
+        ax.set_title(f"Average over {n} picture{'s' if n != 1 else ''} of {folder}", fontsize=10)
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
         fig.tight_layout()
         path = out_dir / fname
