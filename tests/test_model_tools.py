@@ -50,7 +50,10 @@ def test_unit_activity_reports_every_hidden_layer(tiny: OpenLICModel, tmp_path) 
 
     path = tmp_path / "p.png"
     Image.fromarray(_patches(1)[0]).save(path)
+    with torch.no_grad():  # unit 0 of g_s.1 never on, unit 1 always
+        tiny.g_s[1].conv.bias[0:4] = -1e6
+        tiny.g_s[1].conv.bias[4:8] = 1e6
     frac = activity(tiny, [path])
     assert list(frac) == ["h_s.0", "h_s.1", "g_s.0", "g_s.1", "g_s.2"]
     assert [len(v) for v in frac.values()] == [TINY.n_hyper, TINY.n_hyper, *TINY.synthesis_widths]
-    assert all(((v >= 0) & (v <= 1)).all() for v in frac.values())
+    assert frac["g_s.1"][0] == 0.0 and frac["g_s.1"][1] == 1.0

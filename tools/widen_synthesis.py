@@ -28,17 +28,16 @@ from encoder.model import ModelConfig, OpenLICModel
 
 
 @torch.no_grad()
-def layer_inputs(model: OpenLICModel, x: torch.Tensor, anchor: int) -> list[torch.Tensor]:
-    """The input of every synthesis layer for the pictures ``x`` at gain ``anchor``."""
+def decoded_latents(model: OpenLICModel, x: torch.Tensor) -> torch.Tensor:
+    """The synthesis input for the pictures ``x`` at every gain anchor, stacked."""
     y = model.analysis(x)
     mean, log_scale = model.hyper_synthesis(torch.round(model.h_a(y)))
-    gain, inv_gain = model.gains(torch.tensor([anchor]))
-    *_, t = model.quantise_groups(y, mean, log_scale, gain, inv_gain, torch.round)
-    inputs = []
-    for layer in model.g_s[:-1]:
-        inputs.append(t)
-        t = F.relu(layer(t))
-    return inputs
+    y_hats = []
+    for k in range(len(model.cfg.lambdas)):
+        gain, inv_gain = model.gains(torch.tensor([k]))
+        *_, y_hat = model.quantise_groups(y, mean, log_scale, gain, inv_gain, torch.round)
+        y_hats.append(y_hat)
+    return torch.cat(y_hats)
 
 
 @torch.no_grad()
@@ -55,23 +54,23 @@ def widen(
     for name, value in old.state_dict().items():
         own[name][tuple(slice(0, n) for n in value.shape)] = value
     model.load_state_dict(own)
-    # The weights of the new units that are not set below stay as drawn; the zeroed
-    # slices make the new units invisible to the layer after them.
+    # Layer by layer, so that each layer's new units are set from its inputs as widened;
+    # the zeroed columns of the reading layer make the new units invisible to it.
     gen = torch.Generator().manual_seed(seed)
     x = torch.from_numpy(np.asarray(patches, np.float32) / 255.0).permute(0, 3, 1, 2)
+    inputs = decoded_latents(model, x)
     for i, layer in enumerate(model.g_s[:-1]):
         old_units = old.cfg.synthesis_widths[i]
-        if widths[i] == old_units:
-            continue
-        inputs = torch.cat([layer_inputs(model, x, k)[i] for k in range(len(old.cfg.lambdas))])
         conv, reader = layer.conv, model.g_s[i + 1].conv
-        new_rows = slice(4 * old_units, conv.weight.shape[0])  # four phases per unit
-        fan_in = conv.weight[0].numel()
-        w = torch.randn(conv.weight[new_rows].shape, generator=gen) * (2.0 / fan_in) ** 0.5
-        conv.weight[new_rows] = w
-        response = F.conv2d(inputs, w, padding=conv.padding)
-        conv.bias[new_rows] = -response.transpose(0, 1).flatten(1).median(dim=1).values
-        reader.weight[:, old_units:] = 0.0
+        if widths[i] > old_units:
+            new_rows = slice(4 * old_units, conv.weight.shape[0])  # four phases per unit
+            fan_in = conv.weight[0].numel()
+            w = torch.randn(conv.weight[new_rows].shape, generator=gen) * (2.0 / fan_in) ** 0.5
+            conv.weight[new_rows] = w
+            response = F.conv2d(inputs, w, padding=conv.padding)
+            conv.bias[new_rows] = -response.transpose(0, 1).flatten(1).median(dim=1).values
+            reader.weight[:, old_units:] = 0.0
+        inputs = F.relu(layer(inputs))
     return model
 
 
