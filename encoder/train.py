@@ -207,6 +207,20 @@ def build_parser() -> argparse.ArgumentParser:
         "relative to --lr (a linear start needs small steps there; default: "
         f"{RECIPE_SLOW_LR} for a model with the linear shortcut, else 1)",
     )
+    ap.add_argument(
+        "--decoder-only",
+        action="store_true",
+        help="train only the synthesis and the inverse gains, the rest of the model "
+        "frozen: the latents and their rates stay as they are and the synthesis fits "
+        "the pictures to them (a model with context networks keeps its inverse gains, "
+        "which the context networks read)",
+    )
+    ap.add_argument(
+        "--relative-lr",
+        action="store_true",
+        help="make --lr a relative step: each parameter tensor learns at --lr times its "
+        "root-mean-square value at the start of the run (encoder.train.scale_by_size)",
+    )
     ap.add_argument("--clip", type=float, default=1.0, help="gradient-norm clip")
     ap.add_argument(
         "--ema",
@@ -315,9 +329,16 @@ def parameter_group(name: str) -> str:
     return "analysis" if name.startswith("g_a.") else "hyper"
 
 
+def decoder_parameter(name: str, cfg: ModelConfig) -> bool:
+    """Whether ``--decoder-only`` trains the parameter ``name``: the synthesis, and the
+    inverse gains where nothing but the synthesis reads them (no context networks)."""
+    return name.startswith("g_s.") or (name == "log_inv_gain" and not cfg.context_groups)
+
+
 def make_optimizer(model: OpenLICModel, args: argparse.Namespace) -> torch.optim.Adam:
     """Adam with one parameter group per :func:`parameter_group`, each with its
-    ``lr_scale`` relative to ``--lr``."""
+    ``lr_scale`` relative to ``--lr``; with ``--relative-lr`` one group per tensor, whose
+    scale :func:`scale_by_size` sets once the weights are in place."""
     groups: dict[str, list] = {"hyper": [], "analysis": [], "gain": [], "slow": [], "context": []}
     for name, p in model.named_parameters():
         groups[parameter_group(name)].append(p)
@@ -326,11 +347,35 @@ def make_optimizer(model: OpenLICModel, args: argparse.Namespace) -> torch.optim
         "slow": args.transform_lr_scale,
         "context": args.context_lr_scale,
     }
+    per_tensor = getattr(args, "relative_lr", False)
     return torch.optim.Adam(
-        [{"params": ps, "name": g, "lr_scale": scales.get(g, 1.0)} for g, ps in groups.items()],
+        [
+            {"params": chunk, "name": g, "lr_scale": scales.get(g, 1.0)}
+            for g, ps in groups.items()
+            for chunk in ([[p] for p in ps] if per_tensor else [ps])
+        ],
         lr=args.lr,
         fused=True,  # one kernel for all parameters: 2 to 3 times faster than the loop
     )
+
+
+RMS_FLOOR = 1e-4
+"""Smallest size :func:`scale_by_size` gives a tensor (a tensor that starts at zero,
+such as the last layer of a fresh context network, still learns)."""
+
+
+@torch.no_grad()
+def scale_by_size(opt: torch.optim.Adam) -> None:
+    """``--relative-lr``: multiply the ``lr_scale`` of each one-tensor group by the
+    root-mean-square of its tensor, so that a step of Adam (whose updates have about
+    the size of the learning rate whatever the gradient) moves every tensor by about
+    the same fraction of its size. The shipped model's weight tensors differ in size
+    by a factor of 50 (root-mean-square 0.003 in the first synthesis layer, 0.02 to
+    0.14 in the others): at one learning rate the first layer is torn apart while the
+    others stay where the linear start put them."""
+    for g in opt.param_groups:
+        (p,) = g["params"]
+        g["lr_scale"] *= max(p.pow(2).mean().sqrt().item(), RMS_FLOOR)
 
 
 class TrainingLog:
@@ -395,8 +440,19 @@ def main(argv: list[str] | None = None) -> int:
     model = OpenLICModel(cfg).to(device, memory_format=torch.channels_last)
     bf16 = args.bf16_analysis == "on" or (args.bf16_analysis == "auto" and native_bf16(device))
     opt = make_optimizer(model, args)
+    frozen = set()
+    if args.decoder_only:
+        # Without a gradient the frozen parameters keep their values (Adam skips them),
+        # and autograd records nothing of the analysis and the hyperprior.
+        frozen = {id(p) for n, p in model.named_parameters() if not decoder_parameter(n, cfg)}
+        for p in model.parameters():
+            p.requires_grad_(id(p) not in frozen)
     transforms = [
-        p for g in opt.param_groups if g["name"] in ("analysis", "slow") for p in g["params"]
+        p
+        for g in opt.param_groups
+        if g["name"] in ("analysis", "slow")
+        for p in g["params"]
+        if id(p) not in frozen
     ]
     step = 0
     if state is not None:
@@ -404,6 +460,7 @@ def main(argv: list[str] | None = None) -> int:
         if "optimizer" in state and len(state["optimizer"]["param_groups"]) == len(
             opt.param_groups
         ):
+            # With --relative-lr the groups keep the scales of the run's start.
             opt.load_state_dict(state["optimizer"])
         else:
             state.pop("optimizer", None)  # another optimiser layout: start it afresh
@@ -439,6 +496,8 @@ def main(argv: list[str] | None = None) -> int:
         ema.module.load_state_dict(state["ema"])
         ema.n_averaged.fill_(1)
     warm = state is None or "optimizer" not in state
+    if args.relative_lr and warm:
+        scale_by_size(opt)
     net = torch.nn.parallel.DistributedDataParallel(model) if _distributed() else model
     lambdas = torch.tensor(cfg.lambdas, device=device)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -503,14 +562,14 @@ def main(argv: list[str] | None = None) -> int:
             val = evaluate(
                 ema.module if ema is not None else model, val_imgs, [0, k_last // 2, k_last]
             )
-        if step % 200 == 0 or val is not None:
-            log.write(step, lr, val)
+        if time.monotonic() > deadline:
+            args.steps = step  # the last step: checkpoint and stop
+        if step % 200 == 0 or val is not None or step == args.steps:
+            log.write(step, lr, val)  # the log ends at the step of the last checkpoint
         if args.freeze_transforms and step - first_step == args.freeze_transforms:
             # The end of the frozen phase, kept: the point to go back to if the thawed
             # transforms lose what the start gave.
             _save(args.out / "frozen.pt", checkpoint(step))
-        if time.monotonic() > deadline:
-            args.steps = step  # the last step: checkpoint and stop
         if time.monotonic() - last_ckpt > args.ckpt_minutes * 60 or step == args.steps:
             _save(args.out / "last.pt", checkpoint(step))
             last_ckpt = time.monotonic()

@@ -124,6 +124,34 @@ def test_resume_from_weights_only_checkpoint(images, tmp_path):
     assert torch.load(tmp_path / "last.pt", weights_only=False)["step"] == 3
 
 
+def test_decoder_only_moves_the_synthesis_and_nothing_that_sets_the_rate(images, tmp_path):
+    train_main(args(images, tmp_path, 2))
+    first = torch.load(tmp_path / "last.pt", weights_only=False)["model"]
+    train_main(args(images, tmp_path, 4, "--resume", str(tmp_path / "last.pt"), "--decoder-only"))
+    after = torch.load(tmp_path / "last.pt", weights_only=False)["model"]
+    moved = {k for k in first if not torch.equal(first[k], after[k])}
+    assert "g_s.0.conv.weight" in moved and "log_inv_gain" in moved
+    # The analysis, the hyperprior and the gains stay: the latents and their rates.
+    assert moved <= {k for k in first if k.startswith("g_s.")} | {"log_inv_gain"}
+
+
+def test_relative_learning_rate_moves_every_tensor_by_the_same_fraction(images, tmp_path):
+    train_main(args(images, tmp_path, 2))
+    state = torch.load(tmp_path / "last.pt", weights_only=False)
+    del state["optimizer"]
+    state["model"]["g_s.0.conv.weight"] *= 0.01  # one layer far smaller than the rest
+    torch.save(state, tmp_path / "weights.pt")
+    extra = ("--resume", str(tmp_path / "weights.pt"), "--relative-lr", "--lr", "1e-3")
+    train_main(args(images, tmp_path, 3, *extra, "--warmup", "1", "--ema", "0"))
+    after = torch.load(tmp_path / "last.pt", weights_only=False)["model"]
+    # Adam's first step moves each element by about the learning rate (the sign of its
+    # gradient): here 1e-3 of its tensor's size, whatever that size.
+    for name in ("g_s.0.conv.weight", "g_s.1.conv.weight", "g_s.3.conv.weight", "g_a.0.weight"):
+        before = state["model"][name]
+        moved = (after[name] - before).pow(2).mean().sqrt() / before.pow(2).mean().sqrt()
+        assert 2e-4 < moved < 1.01e-3, name
+
+
 def test_a_ready_bank_and_a_time_slot(tmp_path):
     # --bank trains on the given patches without --data; --minutes 0 ends the run
     # after its first step, with a checkpoint.
