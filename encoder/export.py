@@ -34,6 +34,7 @@ from encoder.model import (
     OpenLICModel,
     gaussian_likelihood,
 )
+from encoder.rdoq import synthesis_energy
 from refdec.container import write_container
 from refdec.network import ACC_MAX
 from refdec.params import INT16_MAX, INT16_MIN, NUM_SCALES, PARAMS_MAGIC
@@ -314,15 +315,27 @@ DECODER_SIDE = ("h_s.", "h_s_out.", "g_s.", "log_z_scale")
 beside the context networks ``ctx.`` of a model that has them."""
 
 
-def encoder_weights(model: OpenLICModel, data: bytes) -> dict:
+ENERGY_PATCHES = 2
+"""Training patches around whose latents :func:`encoder.rdoq.synthesis_energy` is
+measured (at the middle quality index)."""
+
+
+def encoder_weights(model: OpenLICModel, data: bytes, patches: np.ndarray | None = None) -> dict:
     """What the encoder loads beside the parameter set ``data`` (the permuted model).
 
     The weights in half precision, plenty for an analysis that the decoder never
     repeats and for the descent of the refinement; the gains and trade-offs of the
-    quality indices in float32, and the SHA-256 of the parameter set, so that the
-    encoder never codes with weights that do not match it.
+    quality indices in float32; the synthesis' response to each latent channel, measured
+    around the latents of training ``patches``, for the rate-distortion optimised
+    quantisation (E.3.2; without ``patches`` the encoder rounds); and the SHA-256 of the
+    parameter set, so that the encoder never codes with weights that do not match it.
     """
     g, ig = quality_gains(model)
+    energy = None
+    if patches is not None:
+        mid = NUM_QUALITIES // 2
+        gains = (torch.from_numpy(a[mid]).float() for a in (g, ig))
+        energy = synthesis_energy(model, patches[:ENERGY_PATCHES], *gains)
     sides = (*ENCODER_SIDE, *DECODER_SIDE, "ctx.")
     return {
         "config": model.cfg.to_dict(),
@@ -332,6 +345,7 @@ def encoder_weights(model: OpenLICModel, data: bytes) -> dict:
             "inverse_gain": torch.from_numpy(ig).float(),
             "lambda": torch.from_numpy(quality_lambdas(model)).float(),
         },
+        "synthesis_energy": energy,
         "params_sha256": hashlib.sha256(data).hexdigest(),
     }
 
@@ -366,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
     data = export(model, calib)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_bytes(data)
-    torch.save(encoder_weights(model, data), args.encoder_out)
+    torch.save(encoder_weights(model, data, calib), args.encoder_out)
     print(f"{args.out}: {len(data)} bytes, SHA-256 {hashlib.sha256(data).hexdigest()}")
     return 0
 

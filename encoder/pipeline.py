@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from encoder.export import DECODER_SIDE
 from encoder.model import ModelConfig, OpenLICModel
 from encoder.rans import encode as rans_encode
+from encoder.rdoq import DISTORTION_SCALE, quantise_rdo
 from encoder.refine import REFINE_MAX_PIXELS, refine_latent
 from encoder.writer import write_codestream
 from refdec.codestream import PictureHeader
@@ -56,6 +57,19 @@ class Codec:
     quality: dict[str, torch.Tensor] | None = None
     """Float gain, inverse gain and trade-off of each quality index, for the latent
     refinement (E.3.1); None for encoder weights without the decoder networks."""
+    synthesis_energy: np.ndarray | None = None
+    """The synthesis' response to each latent channel, for the rate-distortion optimised
+    quantisation (E.3.2, :func:`encoder.rdoq.synthesis_energy`); None for encoder
+    weights exported without it, which then round."""
+
+    def rdo_weights(self, quality: int) -> np.ndarray | None:
+        """Per channel, the estimated rise of ``lambda * 255^2 * SSE / 3`` for a unit
+        change of a residual at the quality index ``quality`` (E.3.2), or None."""
+        if self.synthesis_energy is None or self.quality is None:
+            return None
+        lam = float(self.quality["lambda"][quality])
+        inv_gain = self.quality["inverse_gain"][quality].double().numpy()
+        return DISTORTION_SCALE * lam * 255.0**2 / 3.0 * self.synthesis_energy * inv_gain**2
 
 
 def shipped_models() -> list[str]:
@@ -63,6 +77,14 @@ def shipped_models() -> list[str]:
     return sorted(
         p.stem for p in PARAMS_DIR.glob("*.olp") if (MODEL_DIR / f"{p.stem}.pt").is_file()
     )
+
+
+def weights_path(params_path: Path | None = None) -> Path:
+    """The encoder weights that go with a parameter file (see :func:`load_codec`)."""
+    params_path = params_path or PARAMS_DIR / f"{DEFAULT_MODEL}.olp"
+    if params_path.resolve().parent == PARAMS_DIR.resolve():
+        return MODEL_DIR / f"{params_path.stem}.pt"
+    return params_path.with_suffix(".pt")
 
 
 @cache
@@ -74,12 +96,8 @@ def load_codec(params_path: Path | None = None, weights: Path | None = None) -> 
     any other parameter file ``NAME.olp`` with the encoder weights ``NAME.pt`` beside
     it, as ``python -m encoder.export`` writes them; or the weights ``weights``.
     """
-    if params_path is None:
-        params_path = PARAMS_DIR / f"{DEFAULT_MODEL}.olp"
-    if weights is None:
-        weights = params_path.with_suffix(".pt")
-        if params_path.resolve().parent == PARAMS_DIR.resolve():
-            weights = MODEL_DIR / f"{params_path.stem}.pt"
+    params_path = params_path or PARAMS_DIR / f"{DEFAULT_MODEL}.olp"
+    weights = weights or weights_path(params_path)
     if not weights.is_file():
         raise ValueError(f"encoder weights {weights} not found for {params_path}")
     data = params_path.read_bytes()
@@ -91,7 +109,8 @@ def load_codec(params_path: Path | None = None, weights: Path | None = None) -> 
     model.load_state_dict({k: v.float() for k, v in state["model"].items()}, strict=False)
     decoder = all(any(k.startswith(p) for k in state["model"]) for p in DECODER_SIDE)
     quality = state.get("quality") if decoder else None
-    return Codec(model.eval(), load_parameter_set(data), sha, quality)
+    energy = state.get("synthesis_energy")
+    return Codec(model.eval(), load_parameter_set(data), sha, quality, energy)
 
 
 @dataclass
@@ -226,12 +245,15 @@ def quantise(
     params: ParameterSet,
     groups: int,
     residuals: np.ndarray | None = None,
+    rdo_weights: np.ndarray | None = None,
 ) -> Quantised:
     """Step 5 of WD 8.1.1 as the encoder runs it: for each channel group in order, the
     context prediction (8.4.1) from the groups before, the residuals
     ``r = round(y * g - mu_g)``, their table indices (8.4.2) and the reconstruction
     (8.5), with refdec's integer functions. ``residuals`` replaces the rounding (to
-    recompute the decoder's latent of given residuals)."""
+    recompute the decoder's latent of given residuals); ``rdo_weights`` (per channel,
+    :meth:`Codec.rdo_weights`) replaces it with the rate-distortion optimised choice of
+    E.3.2."""
     mean_fp, ls_fp = a.mean_fp, a.ls_fp
     if params.ctx:  # the context prediction corrects them in place
         mean_fp, ls_fp = mean_fp.copy(), ls_fp.copy()
@@ -244,12 +266,17 @@ def quantise(
         c = range(g * per, (g + 1) * per)
         if g and params.ctx:  # corrects the group's rows of mean_fp and ls_fp in place
             context_prediction(y_in, mean_fp[c.start : c.stop], ls_fp[c.start : c.stop], g, params)
+        idx[c.start : c.stop] = scale_indices(ls_fp[c.start : c.stop], quality, params, c.start)
         if residuals is None:
             gain = params.gain_mean[quality, c.start : c.stop].astype(np.int64)[:, None, None]
             mu_g = (mean_fp[c.start : c.stop] * gain + (1 << (params.fg - 1))) >> params.fg
-            v = np.round(a.y[c.start : c.stop] * (gain / 2.0**params.fg) - mu_g / 2.0**params.f_mu)
-            r[c.start : c.stop] = np.clip(v, -RESIDUAL_LIMIT, RESIDUAL_LIMIT)
-        idx[c.start : c.stop] = scale_indices(ls_fp[c.start : c.stop], quality, params, c.start)
+            v = a.y[c.start : c.stop] * (gain / 2.0**params.fg) - mu_g / 2.0**params.f_mu
+            v = np.clip(v, -RESIDUAL_LIMIT, RESIDUAL_LIMIT)
+            if rdo_weights is None:
+                r[c.start : c.stop] = np.round(v)
+            else:
+                weight = rdo_weights[c.start : c.stop, None, None]
+                r[c.start : c.stop] = quantise_rdo(v, idx[c.start : c.stop], weight)
         y_in[:, :, c.start : c.stop] = reconstruct_group(
             r[c.start : c.stop], mean_fp[c.start : c.stop], c, quality, params
         )
@@ -302,9 +329,16 @@ def samples(a: Analysis, y_in: np.ndarray, params: ParameterSet, bit_depth: int)
 
 
 def _codestream(
-    codec: Codec, a: Analysis, quality: int, bit_depth: int, tile_log2: int, groups: int
+    codec: Codec,
+    a: Analysis,
+    quality: int,
+    bit_depth: int,
+    tile_log2: int,
+    groups: int,
+    rdo: bool = True,
 ) -> tuple[bytes, np.ndarray]:
-    qa = quantise(a, quality, codec.params, groups)
+    weights = codec.rdo_weights(quality) if rdo else None
+    qa = quantise(a, quality, codec.params, groups, rdo_weights=weights)
     z_stream, group_tiles = entropy_code(a, qa.residuals, qa.idx, codec.params, tile_log2, groups)
     header = PictureHeader(
         version_major=1,
@@ -358,6 +392,7 @@ def encode_detailed(
     quality: int | None = None,
     bpp: float | None = None,
     refine_iterations: int = 0,
+    rdo: bool = True,
     tile_size_log2: int = DEFAULT_TILE_LOG2,
     channel_groups: int | None = None,
     codec: Codec | None = None,
@@ -393,7 +428,9 @@ def encode_detailed(
             if refined
             else a
         )
-        data, r = _codestream(codec, aq, q, bit_depth, tile_size_log2, channel_groups)
+        # A refined latent keeps the rounding its descent chose by the exact cost.
+        rdo_q = rdo and not refined
+        data, r = _codestream(codec, aq, q, bit_depth, tile_size_log2, channel_groups, rdo_q)
         return Encoded(data, q, r, aq)
 
     if quality is not None:
@@ -467,6 +504,8 @@ def encode(image: np.ndarray, **kwargs) -> bytes:  # noqa: ANN003
     the quality index directly, ``bpp`` searches the quality whose file, headers
     included, is closest to that many bits per pixel. ``refine_iterations`` > 0
     refines the latent for the quality (E.3.1): smaller files at a higher PSNR, for
-    that many descent steps of the float decoder per encoding.
+    that many descent steps of the float decoder per encoding. Without refinement the
+    residuals are chosen by rate-distortion optimised quantisation (E.3.2) where the
+    encoder weights allow it; ``rdo=False`` rounds them.
     """
     return encode_detailed(image, **kwargs).data

@@ -152,13 +152,12 @@ def encode(values: np.ndarray, table_idx: np.ndarray) -> bytes:
     return buf[start:].tobytes()
 
 
-def code_length_bits(values: np.ndarray, table_idx: np.ndarray) -> float:
-    """Information content of ``values`` in bits under the quantised tables (Annex B).
-
-    Sum of ``-log2(freq / 65536)`` over all coded symbols (escapes included); the stream
-    of :func:`encode` is about 32 bits (the final state) longer.
-    """
-    values, table_idx, _ = _checked(values, table_idx)
+def value_bits(values: np.ndarray, table_idx: np.ndarray) -> np.ndarray:
+    """Bits that coding each value with its table takes, element by element (any
+    shape): ``-log2(freq / 65536)`` of its symbol under the quantised tables (Annex B),
+    and for an escaped value the ``2 n + 1`` bits of its Exp-Golomb code (``n`` prefix
+    one-bits, the stop bit, ``n`` suffix bits; WD 8.2.6)."""
+    values = values.astype(np.int64)
     tables = load_tables()
     r = tables.radius[table_idx].astype(np.int64)
     escaped = np.abs(values) > r
@@ -166,6 +165,15 @@ def code_length_bits(values: np.ndarray, table_idx: np.ndarray) -> float:
     s = np.where(escaped, 2 * r + 1, values + r)
     at = tables.cdf_offset[table_idx].astype(np.int64) + s
     freq = tables.cdf_flat[at + 1].astype(np.int64) - tables.cdf_flat[at]
-    # Exp-Golomb with prefix n: n + 1 prefix bits and n suffix bits, 1 bit each.
-    n = np.floor(np.log2(u[escaped] + 1.0))
-    return float(np.sum(PRECISION - np.log2(freq)) + np.sum(2 * n + 1))
+    n = np.floor(np.log2(u + 1.0))
+    return PRECISION - np.log2(freq) + np.where(escaped, 2 * n + 1, 0.0)
+
+
+def code_length_bits(values: np.ndarray, table_idx: np.ndarray) -> float:
+    """Information content of ``values`` in bits under the quantised tables (Annex B).
+
+    The sum of :func:`value_bits`; the stream of :func:`encode` is about 32 bits (the
+    final state) longer.
+    """
+    values, table_idx, _ = _checked(values, table_idx)
+    return float(value_bits(values, table_idx).sum())

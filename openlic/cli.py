@@ -140,13 +140,15 @@ def encode_file(
     bpp: float | None = None,
     params: str | None = None,
     refine: int = 0,
+    rdo: bool = True,
     progress: bool = False,
 ) -> tuple[bytes, Any, int]:
     """Encode the picture file ``src`` to the codestream file ``dst``.
 
     ``refine`` > 0 refines the latent with that many descent steps (WD E.3.1), with a
-    progress bar on stderr when ``progress``. Returns the codestream, the picture array
-    and its bit depth.
+    progress bar on stderr when ``progress``; ``rdo`` False rounds the residuals instead
+    of choosing them by rate and distortion (WD E.3.2). Returns the codestream, the
+    picture array and its bit depth.
     """
     _existing_file(src, "input picture")
     _existing_file(params, "parameter set")
@@ -166,6 +168,10 @@ def encode_file(
         if not _accepts(encode, "refine_iterations"):
             raise CliError("this version of the encoder does not support --refine")
         kwargs["refine_iterations"] = refine
+    if not rdo:
+        if not _accepts(encode, "rdo"):
+            raise CliError("this version of the encoder does not support --no-rdo")
+        kwargs["rdo"] = False
     try:
         image, bit_depth = read_image(src)
     except (OSError, ValueError) as e:
@@ -252,6 +258,7 @@ def _cmd_encode(args: argparse.Namespace) -> int:
         bpp=args.bpp,
         params=args.params or _shipped_params(args.model),
         refine=args.refine,
+        rdo=args.rdo,
         progress=not args.quiet,
     )
     if not args.quiet:
@@ -549,6 +556,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="refine the latent for the picture with N descent steps of the float "
         "decoder (WD E.3.1): smaller files at the same PSNR, slower; 25 is a good "
         "setting; default: 0 (off)",
+    )
+    e.add_argument(
+        "--no-rdo",
+        dest="rdo",
+        action="store_false",
+        help="round the residuals to the nearest integer instead of choosing them by rate "
+        "and distortion (WD E.3.2; about 2 %% larger files at the same PSNR)",
     )
     e.add_argument(
         "--model",

@@ -338,6 +338,23 @@ def test_encode_decode_info_round_trip(capsys: pytest.CaptureFixture[str], tmp_p
     json.loads(out)
 
 
+def test_encode_no_rdo_rounds_the_residuals(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    pytest.importorskip("torch")
+    from PIL import Image
+
+    small = tmp_path / "small.png"
+    Image.open(SAMPLE).crop((200, 40, 328, 136)).save(small)  # 128 x 96
+    sizes = {}
+    for name, extra in (("rdo", ()), ("round", ("--no-rdo",))):
+        out = tmp_path / f"{name}.olic"
+        code, _, err = run_cli(capsys, "encode", str(small), str(out), "--quality", "64", *extra)
+        assert code == 0, err
+        sizes[name] = out.stat().st_size
+    assert sizes["rdo"] < sizes["round"]
+
+
 def test_encode_refine_shows_progress_and_decodes(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

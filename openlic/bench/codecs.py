@@ -474,6 +474,7 @@ class OpenLIC(Codec):
         self.float_checkpoint = float_checkpoint
         self.refine_iterations = refine_iterations
         self._codec = codec
+        self._ready_made = codec is not None
         self._float: Any = None
         self._signature: str | None = None
         self.curves = {"openlic": Curve("OpenLIC (integer decoder)")}
@@ -527,8 +528,23 @@ class OpenLIC(Codec):
             extra = ""
             if self.float_checkpoint is not None:
                 extra = hashlib.sha256(Path(self.float_checkpoint).read_bytes()).hexdigest()
-            self._signature = json.dumps([super().signature(), extra, self.refine_iterations])
+            self._signature = json.dumps(
+                [super().signature(), extra, self.refine_iterations, self._encoder_digest()]
+            )
         return self._signature
+
+    def _encoder_digest(self) -> str:
+        """The encoder weights and the encoder's code: the codestreams depend on both
+        (its choice of residuals, E.3.2), not only on the parameter set."""
+        import encoder
+        from encoder.pipeline import weights_path
+
+        h = hashlib.sha256()
+        if not self._ready_made:  # a codec given ready-made has no file of its own
+            h.update(weights_path(self.params_path).read_bytes())
+        for source in sorted(Path(encoder.__file__).parent.glob("*.py")):
+            h.update(source.read_bytes())
+        return h.hexdigest()
 
     def points(self, image: np.ndarray) -> Iterator[Point]:
         import refdec
