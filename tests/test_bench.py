@@ -350,6 +350,31 @@ def test_openlic_codec_with_float_model(tiny_codec, tmp_path):
     assert metrics.psnr_rgb(pts[0].recon, pts[1].recon) > 25
 
 
+def test_float_checkpoint_in_training_order_decodes_the_encoders_residuals(tiny_codec, tmp_path):
+    torch = pytest.importorskip("torch")
+    import copy
+
+    import refdec
+    from encoder.export import reorder_latent_channels
+    from encoder.pipeline import encode_detailed
+    from openlic.bench.floatnet import FloatModel, load_float_checkpoint
+
+    codec, path = tiny_codec
+    # A checkpoint as training leaves it: the latent channels before the export's order.
+    trained = copy.deepcopy(codec.model)
+    m = trained.cfg.m_latent
+    reorder_latent_channels(trained, torch.randperm(m, generator=torch.Generator().manual_seed(0)))
+    ckpt = tmp_path / "float.pt"
+    torch.save({"config": trained.cfg.to_dict(), "model": trained.state_dict()}, ckpt)
+    model = load_float_checkpoint(ckpt, codec.model)
+    assert torch.equal(model.g_s[0].conv.weight, codec.model.g_s[0].conv.weight.float())
+    img = picture(40, 56)
+    enc = encode_detailed(img, quality=200, codec=codec)
+    fm = FloatModel(model, codec.params.num_qualities)
+    rec, _ = fm.reconstruct(fm.analyse(img), 200, enc.residuals)
+    assert metrics.psnr_rgb(refdec.decode(enc.data, params_path=path).samples, rec) > 25
+
+
 def test_float_checkpoint_of_another_model_is_refused(tiny_codec, tmp_path):
     torch = pytest.importorskip("torch")
     from encoder.model import OpenLICModel

@@ -534,8 +534,9 @@ class OpenLIC(Codec):
         return self._signature
 
     def _encoder_digest(self) -> str:
-        """The encoder weights and the encoder's code: the codestreams depend on both
-        (its choice of residuals, E.3.2), not only on the parameter set."""
+        """The encoder weights and the encoder's code, on which the codestreams depend
+        (its choice of residuals, E.3.2), not only the parameter set; and the float
+        model's code, on which its curves depend."""
         import encoder
         from encoder.pipeline import weights_path
 
@@ -544,6 +545,7 @@ class OpenLIC(Codec):
             h.update(weights_path(self.params_path).read_bytes())
         for source in sorted(Path(encoder.__file__).parent.glob("*.py")):
             h.update(source.read_bytes())
+        h.update(Path(__file__).with_name("floatnet.py").read_bytes())
         return h.hexdigest()
 
     def points(self, image: np.ndarray) -> Iterator[Point]:
@@ -555,7 +557,7 @@ class OpenLIC(Codec):
         state = fm.analyse(image) if fm is not None else None
         kwargs = {"params_path": self.params_path} if self.params_path else {}
         for q in self.params:
-            enc = encode_detailed(image, bit_depth=8, quality=int(q), codec=codec)
+            enc = plain = encode_detailed(image, bit_depth=8, quality=int(q), codec=codec)
             pic = refdec.decode(enc.data, **kwargs)
             bits = 8.0 * len(enc.data)
             yield Point("openlic", float(q), bits, pic.samples)
@@ -570,7 +572,7 @@ class OpenLIC(Codec):
                 pic = refdec.decode(enc.data, **kwargs)
                 yield Point("openlic-refined", float(q), 8.0 * len(enc.data), pic.samples)
             if fm is not None:
-                rec, est_bits = fm.reconstruct(state, int(q))
+                rec, est_bits = fm.reconstruct(state, int(q), plain.residuals)
                 yield Point("openlic-float", float(q), bits, rec)
                 yield Point("openlic-float-est", float(q), est_bits, rec)
 

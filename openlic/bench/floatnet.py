@@ -3,10 +3,10 @@
 Two different things, for two different questions:
 
 * :class:`FloatModel` runs the **float model** (a training checkpoint) end to end:
-  ``g_a``, ``h_a``, rounding of ``z``, ``h_s``, the gains of the quality index,
-  rounding of the residuals, the inverse gains and ``g_s``, all in float32, exactly as
-  in training (:class:`encoder.model.OpenLICModel`) but with rounding instead of
-  noise. Compared with the integer decoder at the same quality it measures what the
+  ``g_a``, ``h_a``, rounding of ``z``, ``h_s``, the gains of the quality index, the
+  residuals the integer encoder chose, the inverse gains and ``g_s``, all in float32,
+  as in training (:class:`encoder.model.OpenLICModel`) but with those residuals
+  instead of noise. Compared with the integer decoder at the same quality it measures what the
   export to integers (post-training quantisation, WD Annex C) costs: the quantisation
   loss in BD-rate.
 * :class:`FloatNet` is a **float32 PyTorch decoder of the integer network** itself:
@@ -44,6 +44,7 @@ def load_float_checkpoint(path: Path, shipped: Any) -> Any:
     the first analysis layer, so that layer identifies the model: it must equal the
     encoder's (stored in half precision) to within half-precision rounding.
     """
+    from encoder.export import reorder_latent_channels
     from encoder.model import ModelConfig, OpenLICModel
 
     try:
@@ -61,6 +62,16 @@ def load_float_checkpoint(path: Path, shipped: Any) -> Any:
             f"the float checkpoint '{path}' is not the model the parameter set was "
             "exported from (its analysis weights differ)"
         )
+    # The export ordered the latent channels by rate: give the float model the same
+    # order, found from the last analysis layer, whose rows the order permutes, so that
+    # it can decode the residuals of the integer encoder.
+    rows = model.g_a[-1].weight.detach().flatten(1)
+    shipped_rows = shipped.g_a[-1].weight.detach().float().flatten(1)
+    perm = torch.cdist(shipped_rows, rows).argmin(1)
+    if sorted(perm.tolist()) != list(range(len(rows))):
+        raise BenchError(f"cannot match the latent channels of '{path}' to the parameter set")
+    if not torch.equal(perm, torch.arange(len(rows))):  # a context model keeps its order
+        reorder_latent_channels(model, perm)
     return model.eval()
 
 
@@ -105,20 +116,44 @@ class FloatModel:
         }
 
     @torch.no_grad()
-    def reconstruct(self, state: dict[str, Any], quality: int) -> tuple[np.ndarray, float]:
-        """8-bit picture and estimated bits (likelihoods of ``y_hat`` and ``z_hat``)."""
+    def reconstruct(
+        self, state: dict[str, Any], quality: int, residuals: np.ndarray | None = None
+    ) -> tuple[np.ndarray, float]:
+        """8-bit picture and estimated bits (likelihoods of ``y_hat`` and ``z_hat``).
+
+        ``residuals`` (M, Hy, Wy), those the integer encoder wrote, replace the rounding:
+        the encoder chooses them by rate and distortion (WD E.3.2), and the quantisation
+        loss compares the two decoders on the same choice, not two encoders.
+        """
         from encoder.model import gaussian_likelihood, run_chain
 
         g = self.gain[quality][None, :, None, None]
         ig = self.inv_gain[quality][None, :, None, None]
+        quantise = torch.round if residuals is None else _given(residuals)
         # Group by group with the context networks of a model that has them.
         r, scale, y_hat = self.model.quantise_groups(
-            state["y"], state["mean"], state["log_scale"], g, ig, torch.round
+            state["y"], state["mean"], state["log_scale"], g, ig, quantise
         )
-        bits_y = float(-torch.log2(gaussian_likelihood(torch.round(r), scale)).sum())
+        r_hat = torch.round(r) if residuals is None else torch.from_numpy(residuals)[None]
+        bits_y = float(-torch.log2(gaussian_likelihood(r_hat.float(), scale)).sum())
         x_hat = run_chain(self.model.g_s, y_hat)[0, :, : state["h"], : state["w"]]
         pic = torch.round(x_hat.clamp(0, 1) * 255).to(torch.uint8).permute(1, 2, 0)
         return np.ascontiguousarray(pic.numpy()), bits_y + state["bits_z"]
+
+
+def _given(residuals: np.ndarray) -> Callable[[torch.Tensor], torch.Tensor]:
+    """A stand-in for rounding that returns the given residuals, channel group by
+    channel group in the order :meth:`encoder.model.OpenLICModel.quantise_groups` asks."""
+    given = torch.from_numpy(residuals.astype(np.float32))[None]
+    start = 0
+
+    def quantise(r: torch.Tensor) -> torch.Tensor:
+        nonlocal start
+        out = given[:, start : start + r.shape[1]]
+        start += r.shape[1]
+        return out
+
+    return quantise
 
 
 # -- a float32 decoder of the integer network ------------------------------------------
