@@ -58,3 +58,15 @@ def test_shipped_encoder_codes_smaller_streams_that_decode_as_it_expects():
     assert np.all(np.abs(rdo.residuals) <= np.abs(plain.residuals))
     decoded = refdec.decode(rdo.data).samples
     assert np.array_equal(reconstruct(rdo.analysis, rdo.residuals, 64, codec.params, 8), decoded)
+
+
+def test_rdo_gain_tool_measures_both_curves():
+    from tools.rdo_gain import curve
+
+    rng = np.random.default_rng(3)
+    image = np.clip(rng.normal(128, 40, (64, 96, 3)), 0, 255).astype(np.uint8)
+    codec = load_codec()
+    rounded, rdo = (curve(codec, [image], [32, 128], r) for r in (False, True))
+    assert rounded.shape == rdo.shape == (2, 2)
+    assert np.all(rdo[:, 0] < rounded[:, 0])  # fewer bits at each quality
+    assert np.all(rounded[1] > rounded[0])  # the higher quality: more bits, higher PSNR
