@@ -12,8 +12,9 @@ picture grows by ``E_c * ig_c^2`` times the squared change of the residual, wher
 ``ig_c`` is the inverse gain of channel ``c`` and ``E_c`` the energy of the synthesis'
 response to a unit impulse in that channel (:func:`synthesis_energy`, measured at
 export on training patches). The shipped synthesis is nearly linear
-(``models/README.md``), so the estimate holds channel by channel; the errors of
-neighbouring elements add up, which :data:`DISTORTION_SCALE` accounts for.
+(``models/README.md``), which makes a per-channel estimate reasonable; it treats each
+element apart, and the measured trade-off calls for weighting it by
+:data:`DISTORTION_SCALE`.
 
 Nothing here is normative: the decoder reads whatever residuals the encoder writes.
 """

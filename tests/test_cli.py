@@ -338,14 +338,21 @@ def test_encode_decode_info_round_trip(capsys: pytest.CaptureFixture[str], tmp_p
     json.loads(out)
 
 
-def test_encode_no_rdo_rounds_the_residuals(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
-    pytest.importorskip("torch")
+@pytest.fixture
+def sample_crop(tmp_path: Path) -> Path:
+    """A 128 x 96 crop of the bundled sample picture, as PNG."""
     from PIL import Image
 
     small = tmp_path / "small.png"
-    Image.open(SAMPLE).crop((200, 40, 328, 136)).save(small)  # 128 x 96
+    Image.open(SAMPLE).crop((200, 40, 328, 136)).save(small)
+    return small
+
+
+def test_encode_no_rdo_rounds_the_residuals(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, sample_crop: Path
+) -> None:
+    pytest.importorskip("torch")
+    small = sample_crop
     sizes = {}
     for name, extra in (("rdo", ()), ("round", ("--no-rdo",))):
         out = tmp_path / f"{name}.olic"
@@ -356,13 +363,10 @@ def test_encode_no_rdo_rounds_the_residuals(
 
 
 def test_encode_refine_shows_progress_and_decodes(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, sample_crop: Path
 ) -> None:
     pytest.importorskip("torch")
-    from PIL import Image
-
-    small = tmp_path / "small.png"
-    Image.open(SAMPLE).crop((200, 40, 328, 136)).save(small)  # 128 x 96
+    small = sample_crop
     stream = tmp_path / "small.olic"
     code, out, err = run_cli(capsys, "encode", str(small), str(stream), "--refine", "8")
     assert code == 0, err

@@ -6,9 +6,9 @@ Two different things, for two different questions:
   ``g_a``, ``h_a``, rounding of ``z``, ``h_s``, the gains of the quality index, the
   residuals the integer encoder chose, the inverse gains and ``g_s``, all in float32,
   as in training (:class:`encoder.model.OpenLICModel`) but with those residuals
-  instead of noise. Compared with the integer decoder at the same quality it measures what the
-  export to integers (post-training quantisation, WD Annex C) costs: the quantisation
-  loss in BD-rate.
+  instead of noise. Compared with the integer decoder at the same quality it measures
+  what the export to integers (post-training quantisation, WD Annex C) costs: the
+  quantisation loss in BD-rate.
 * :class:`FloatNet` is a **float32 PyTorch decoder of the integer network** itself:
   every integer layer of the parameter set (WD 8.6) becomes a float convolution with
   weights ``W / 2^s`` and biases ``B / 2^s - 1/2`` (per output channel ``s``: the
