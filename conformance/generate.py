@@ -177,6 +177,9 @@ class Toolkit:
             quality=quality,
             tile_size_log2=tile_log2,
             channel_groups=groups,
+            # Refinement (WD E.3.1) descends in float arithmetic, whose last bits
+            # depend on the machine: without it the suite is rebuilt bit for bit.
+            refine_iterations=0,
             codec=self.codec,
         )
 

@@ -39,6 +39,11 @@ from refdec.synthesis import synthesis
 MODEL_DIR = Path(__file__).parent / "weights"
 DEFAULT_MODEL = "openlic-1"
 DEFAULT_QUALITY = 160
+DEFAULT_REFINE = 12
+"""Refinement steps (E.3.1) of an encoding that does not name a number, where the
+encoder weights and the picture allow refinement: about 2.5 s for a Kodak picture on
+this project's 2 CPU cores, within the 5 s an encoding may take (the measurements
+behind the number are in WD E.3.1)."""
 DEFAULT_TILE_LOG2 = 5
 DEFAULT_GROUPS = 2
 """Channel groups of a codestream for a parameter set without context networks (with
@@ -61,6 +66,14 @@ class Codec:
     """The synthesis' response to each latent channel, for the rate-distortion optimised
     quantisation (E.3.2, :func:`encoder.rdoq.synthesis_energy`); None for encoder
     weights exported without it, which then round."""
+
+    def default_refine(self, width: int, height: int) -> int:
+        """The refinement steps of an encoding that does not name a number:
+        :data:`DEFAULT_REFINE` where these weights carry the decoder networks and the
+        picture is small enough (:data:`~encoder.refine.REFINE_MAX_PIXELS`), else 0."""
+        if self.quality is None or width * height > REFINE_MAX_PIXELS:
+            return 0
+        return DEFAULT_REFINE
 
     def rdo_weights(self, quality: int) -> np.ndarray | None:
         """Per channel, the estimated rise of ``lambda * 255^2 * SSE / 3`` for a unit
@@ -391,7 +404,7 @@ def encode_detailed(
     bit_depth: int = 8,
     quality: int | None = None,
     bpp: float | None = None,
-    refine_iterations: int = 0,
+    refine_iterations: int | None = None,
     rdo: bool = True,
     tile_size_log2: int = DEFAULT_TILE_LOG2,
     channel_groups: int | None = None,
@@ -411,6 +424,8 @@ def encode_detailed(
         raise ValueError(f"bit depth must be 8 or 10, got {bit_depth}")
     if quality is not None and bpp is not None:
         raise ValueError("give either quality or bpp, not both")
+    if refine_iterations is None:
+        refine_iterations = codec.default_refine(image.shape[1], image.shape[0])
     if refine_iterations < 0:
         raise ValueError(f"refinement iterations must be 0 or more, got {refine_iterations}")
     channel_groups = groups_for(codec.params, channel_groups)
@@ -502,10 +517,12 @@ def encode(image: np.ndarray, **kwargs) -> bytes:  # noqa: ANN003
 
     ``bit_depth`` (8 or 10) gives the range of the samples; ``quality`` (0..255) sets
     the quality index directly, ``bpp`` searches the quality whose file, headers
-    included, is closest to that many bits per pixel. ``refine_iterations`` > 0
-    refines the latent for the quality (E.3.1): smaller files at a higher PSNR, for
-    that many descent steps of the float decoder per encoding. Without refinement the
-    residuals are chosen by rate-distortion optimised quantisation (E.3.2) where the
-    encoder weights allow it; ``rdo=False`` rounds them.
+    included, is closest to that many bits per pixel. ``refine_iterations`` refines the
+    latent for the quality (E.3.1) with that many descent steps of the float decoder
+    per encoding: smaller files at the same PSNR, slower. By default (None) it takes
+    :data:`DEFAULT_REFINE` steps where the encoder weights and the picture's size allow
+    refinement (:meth:`Codec.default_refine`); 0 turns it off, and the residuals are
+    then chosen by rate-distortion optimised quantisation (E.3.2) where the encoder
+    weights allow it; ``rdo=False`` rounds them.
     """
     return encode_detailed(image, **kwargs).data

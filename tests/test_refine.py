@@ -1,7 +1,9 @@
 """Latent refinement (WD E.3.1): the encoder searches the latent it writes.
 
 Pinned here: soft rounding turns into rounding as its temperature falls; refinement
-never raises the rate-distortion cost it descends and lowers it on a real picture;
+never raises the rate-distortion cost it descends and lowers it on a real picture,
+further in a few steps for their longer steps; the encoder refines by default where
+the weights and the picture's size allow it;
 a refined codestream decodes to exactly the reconstruction the encoder expects; the
 search for a target rate lands within 3 % with refinement too; the encoder weights
 that ``encoder.export`` writes carry what refinement needs, and weights without it, or
@@ -79,6 +81,45 @@ def test_refinement_never_raises_the_cost(crop, iterations):
         assert after < 0.97 * before, (before, after)
 
 
+def test_short_descents_take_longer_steps(crop, monkeypatch):
+    """Six steps of TRAVEL / 6 end at a lower cost than six of the smallest step."""
+    import encoder.refine as refine
+
+    codec = load_codec()
+    x, y, z, gain, inv_gain, lam = _start(codec, crop, 120)
+
+    def cost_after(iterations: int) -> float:
+        y2, z2 = refine_latent(codec.model, x, y, z, gain, inv_gain, lam, iterations)
+        with torch.no_grad():
+            return rd_cost(codec.model, x, y2 * gain, z2, gain, inv_gain, lam, None)[2].item()
+
+    assert refine.step_size(6) == pytest.approx(refine.TRAVEL / 6)
+    longer = cost_after(6)
+    monkeypatch.setattr(refine, "TRAVEL", 0.0)
+    assert refine.step_size(6) == refine.LEARNING_RATE
+    assert longer < cost_after(6)
+
+
+def test_encoder_refines_by_default_where_it_can(crop, tiny_codec, monkeypatch):
+    codec = load_codec()
+    h, w = crop.shape[:2]
+    assert codec.default_refine(w, h) == pipeline.DEFAULT_REFINE > 0
+    steps = []
+    default = encode_detailed(crop, quality=100, codec=codec, progress=steps.append)
+    assert sum(steps) == pipeline.DEFAULT_REFINE
+    named = encode_detailed(
+        crop, quality=100, codec=codec, refine_iterations=pipeline.DEFAULT_REFINE
+    )
+    assert default.data == named.data
+    # Beyond the size limit, and with weights that cannot refine, the default does not
+    # refine (and is no error, as naming a number of steps would be).
+    plain = encode_detailed(crop, quality=100, codec=codec, refine_iterations=0)
+    monkeypatch.setattr(pipeline, "REFINE_MAX_PIXELS", h * w - 1)
+    assert codec.default_refine(w, h) == 0
+    assert encode_detailed(crop, quality=100, codec=codec).data == plain.data
+    assert tiny_codec[0].default_refine(w, h) == 0
+
+
 def test_refined_codestream_decodes_to_the_encoders_reconstruction(crop):
     codec = load_codec()
     calls = []
@@ -86,7 +127,7 @@ def test_refined_codestream_decodes_to_the_encoders_reconstruction(crop):
         crop, quality=120, refine_iterations=30, codec=codec, progress=calls.append
     )
     assert sum(calls) == 30
-    plain = encode_detailed(crop, quality=120, codec=codec)
+    plain = encode_detailed(crop, quality=120, refine_iterations=0, codec=codec)
     assert not np.array_equal(enc.residuals, plain.residuals)
     want = reconstruct(enc.analysis, enc.residuals, 120, codec.params, 8)
     assert np.array_equal(refdec.decode(enc.data).samples, want)

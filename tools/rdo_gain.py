@@ -2,11 +2,11 @@
 
     python tools/rdo_gain.py IMAGE... [--qualities 0 32 64 ...] [--params FILE.olp]
 
-Encodes every picture at each quality index twice, with the residuals rounded and as
-E.3.2 chooses them, and reports the two average curves (whole-file bits per pixel,
-PSNR-RGB of the decoded 8-bit picture, which the encoder knows exactly) and the
-BD-rate between them. Tune and check the encoder on training or validation pictures,
-never on the test set.
+Encodes every picture at each quality index twice, without latent refinement (E.3.1),
+with the residuals rounded and as E.3.2 chooses them, and reports the two average
+curves (whole-file bits per pixel, PSNR-RGB of the decoded 8-bit picture, which the
+encoder knows exactly) and the BD-rate between them. Tune and check the encoder on
+training or validation pictures, never on the test set.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def curve(codec, pictures: list[np.ndarray], qualities: list[int], rdo: bool) ->
     for q in qualities:
         bpp, psnr = [], []
         for img in pictures:
-            enc = encode_detailed(img, quality=q, codec=codec, rdo=rdo)
+            enc = encode_detailed(img, quality=q, codec=codec, rdo=rdo, refine_iterations=0)
             out = reconstruct(enc.analysis, enc.residuals, q, codec.params, 8)
             mse = np.mean((out.astype(np.float64) - img) ** 2)
             bpp.append(8 * len(enc.data) / (img.shape[0] * img.shape[1]))

@@ -445,13 +445,16 @@ DEFAULT_QUALITIES = (0, 32, 64, 96, 128, 160, 192, 224, 255)
 class OpenLIC(Codec):
     """The integer codec (file size, refdec's output) and, optionally, the float model.
 
-    With a float checkpoint (the training checkpoint the parameter set was exported
-    from), every quality also gives two points of the float model run end to end
-    (:class:`openlic.bench.floatnet.FloatModel`): ``openlic-float`` with the rate of
-    the integer codestream at the same quality, and ``openlic-float-est`` with the
-    rate estimated from the float model's likelihoods (no headers). With
-    ``refine_iterations`` > 0, every quality also gives ``openlic-refined``: the
-    codestream of the encoder that refines its latent (WD E.3.1), decoded by refdec.
+    The curve ``openlic`` is the encoder with ``refine_iterations`` steps of latent
+    refinement (WD E.3.1; None: the encoder's default, as ``openlic encode`` without
+    ``--refine``); unless that is 0, every quality also gives ``openlic-fast``, the
+    encoder without refinement (``--refine 0``). With a float checkpoint (the training
+    checkpoint the parameter set was exported from), every quality also gives two
+    points of the float model run end to end
+    (:class:`openlic.bench.floatnet.FloatModel`) on the residuals of the encoder without
+    refinement: ``openlic-float`` with the rate of that integer codestream, and
+    ``openlic-float-est`` with the rate estimated from the float model's likelihoods
+    (no headers).
     """
 
     def __init__(
@@ -460,15 +463,17 @@ class OpenLIC(Codec):
         params_path: Path | None = None,
         float_checkpoint: Path | None = None,
         qualities: Sequence[int] = DEFAULT_QUALITIES,
-        refine_iterations: int = 0,
+        refine_iterations: int | None = None,
         codec: Any = None,
     ) -> None:
+        steps = "the encoder's default" if refine_iterations is None else refine_iterations
         super().__init__(
             "openlic",
             "OpenLIC",
             tuple(qualities),
             "quality index",
-            "encoder.encode_detailed at each quality index; decoded by refdec",
+            f"encoder.encode_detailed at each quality index, latent refinement: {steps}; "
+            "decoded by refdec",
         )
         self.params_path = params_path
         self.float_checkpoint = float_checkpoint
@@ -478,17 +483,16 @@ class OpenLIC(Codec):
         self._float: Any = None
         self._signature: str | None = None
         self.curves = {"openlic": Curve("OpenLIC (integer decoder)")}
+        if refine_iterations != 0:
+            self.curves["openlic-fast"] = Curve("OpenLIC without refinement (--refine 0)")
         if float_checkpoint is not None:
             self.curves["openlic-float"] = Curve(
-                "OpenLIC float model", "rate of the integer codestream at the same quality"
+                "OpenLIC float model",
+                "rate of the integer codestream without refinement at the same quality",
             )
             self.curves["openlic-float-est"] = Curve(
                 "OpenLIC float model, estimated rate",
                 "estimated from the float model's likelihoods, no headers",
-            )
-        if refine_iterations:
-            self.curves["openlic-refined"] = Curve(
-                f"OpenLIC, refined latent (--refine {refine_iterations})"
             )
 
     def unavailable(self) -> str | None:
@@ -556,24 +560,23 @@ class OpenLIC(Codec):
         fm = self.float_model()
         state = fm.analyse(image) if fm is not None else None
         kwargs = {"params_path": self.params_path} if self.params_path else {}
-        for q in self.params:
-            enc = plain = encode_detailed(image, bit_depth=8, quality=int(q), codec=codec)
+
+        def coded(curve: str, q: int, refine: int | None) -> Any:
+            enc = encode_detailed(image, bit_depth=8, quality=q, refine_iterations=refine,
+                                  codec=codec)
             pic = refdec.decode(enc.data, **kwargs)
-            bits = 8.0 * len(enc.data)
-            yield Point("openlic", float(q), bits, pic.samples)
-            if self.refine_iterations:
-                enc = encode_detailed(
-                    image,
-                    bit_depth=8,
-                    quality=int(q),
-                    refine_iterations=self.refine_iterations,
-                    codec=codec,
-                )
-                pic = refdec.decode(enc.data, **kwargs)
-                yield Point("openlic-refined", float(q), 8.0 * len(enc.data), pic.samples)
+            return enc, Point(curve, float(q), 8.0 * len(enc.data), pic.samples)
+
+        for q in map(int, self.params):
+            enc, point = coded("openlic", q, self.refine_iterations)
+            yield point
+            fast = enc
+            if self.refine_iterations != 0:
+                fast, point = coded("openlic-fast", q, 0)
+                yield point
             if fm is not None:
-                rec, est_bits = fm.reconstruct(state, int(q), plain.residuals)
-                yield Point("openlic-float", float(q), bits, rec)
+                rec, est_bits = fm.reconstruct(state, q, fast.residuals)
+                yield Point("openlic-float", float(q), 8.0 * len(fast.data), rec)
                 yield Point("openlic-float-est", float(q), est_bits, rec)
 
 

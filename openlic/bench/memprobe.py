@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("files", nargs="+")
     ap.add_argument("--quality", type=int, default=None)
     ap.add_argument("--params", default=None)
-    ap.add_argument("--refine", type=int, default=0)
+    ap.add_argument("--refine", type=int, default=None, help="default: the encoder's")
     args = ap.parse_args(argv)
     if args.what == "decode":
         import refdec
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         codec = load_codec(None if args.params is None else Path(args.params))
         kwargs = {} if args.quality is None else {"quality": args.quality}
-        if args.refine:
+        if args.refine is not None:
             kwargs["refine_iterations"] = args.refine
         for f in args.files:
             image, bit_depth = encoder.read_image(f)

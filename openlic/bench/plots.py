@@ -8,7 +8,7 @@ from openlic.bench import BenchError
 
 STYLE = {
     "openlic": {"color": "#d62728", "linewidth": 2.4, "marker": "o", "zorder": 5},
-    "openlic-refined": {"color": "#ff7f0e", "linewidth": 2.4, "marker": "o", "zorder": 6},
+    "openlic-fast": {"color": "#ff7f0e", "linewidth": 1.6, "marker": "o", "zorder": 5},
     "openlic-float": {"color": "#d62728", "linestyle": "--", "marker": "x", "zorder": 4},
     "openlic-float-est": {"color": "#ff9896", "linestyle": ":", "marker": "x", "zorder": 4},
     "jpeg": {"color": "#7f7f7f", "marker": "s"},

@@ -179,7 +179,7 @@ def run_speed(
     memory: bool = True,
     large_size: int = 0,
     repeat: int = 1,
-    refine_iterations: int = 0,
+    refine_iterations: int | None = None,
     progress: bool = True,
     log: Callable[[str], None] = print,
     machine: dict | None = None,
@@ -188,9 +188,10 @@ def run_speed(
 
     With ``memory``, the peak memory of decoding and encoding every picture is measured
     in fresh processes, and with ``large_size`` also that of decoding one synthetic
-    ``large_size`` x ``large_size`` codestream (:func:`synthetic_codestream`). With
-    ``refine_iterations``, the encoder is also timed (once per picture) and probed with
-    that many refinement steps (WD E.3.1).
+    ``large_size`` x ``large_size`` codestream (:func:`synthetic_codestream`). The
+    encoder refines its latent with ``refine_iterations`` steps (WD E.3.1; None: the
+    encoder's default); unless that is 0, the encoder without refinement is also timed
+    (best of ``repeat``) and probed.
     """
     import numba
     import torch
@@ -217,7 +218,7 @@ def run_speed(
     peak = numba_int_peak()
     # Warm-up: compile (or load from numba's cache) every kernel, and warm PyTorch.
     first = load_image(images[0])
-    data0 = encode_detailed(first, bit_depth=8, quality=q, codec=codec).data
+    data0 = encode_detailed(first, bit_depth=8, quality=q, codec=codec, refine_iterations=0).data
     refdec.decode(data0, **kw)
     fdec.decode(data0, params_path)
 
@@ -230,24 +231,19 @@ def run_speed(
         for path in images:
             image = load_image(path)
             h, w = image.shape[:2]
+            def encoding(refine: int | None, image: np.ndarray = image) -> Any:
+                return encode_detailed(
+                    image, bit_depth=8, quality=q, refine_iterations=refine, codec=codec
+                )
+
             t_enc, enc = _best(
-                lambda image=image: encode_detailed(image, bit_depth=8, quality=q, codec=codec),
-                repeat if encode_timing else 1,
+                lambda: encoding(refine_iterations), repeat if encode_timing else 1
             )
             data = enc.data
             streams.append(data)
-            t_ref = None
-            if encode_timing and refine_iterations:
-                t_ref, _ = _best(
-                    lambda image=image: encode_detailed(
-                        image,
-                        bit_depth=8,
-                        quality=q,
-                        refine_iterations=refine_iterations,
-                        codec=codec,
-                    ),
-                    1,
-                )
+            t_fast = None
+            if encode_timing and refine_iterations != 0:
+                t_fast, _ = _best(lambda: encoding(0), repeat)
             # Each decoder at its best thread setting: all cores or one. On a machine
             # that other work shares, a parallel run can be several times slower than a
             # serial one (threads wait at barriers for a descheduled peer).
@@ -280,7 +276,7 @@ def run_speed(
                 "name": path.name, "width": w, "height": h, "bytes": len(data),
                 "bpp": 8 * len(data) / (h * w),
                 "encode_s": t_enc if encode_timing else None,
-                "encode_refined_s": t_ref,
+                "encode_fast_s": t_fast,
                 "decode_s": t_dec,
                 "decode_threads": dec_threads,
                 "float_threads": flt_threads,
@@ -317,13 +313,14 @@ def run_speed(
             extra = ["--params", str(params_path)] if params_path else []
             mem["decode"] = _memprobe(["decode", *files, *extra])
             if encode_timing:
+                steps = [] if refine_iterations is None else ["--refine", str(refine_iterations)]
                 mem["encode"] = _memprobe(
-                    ["encode", "--quality", str(q), *map(str, images), *extra]
+                    ["encode", "--quality", str(q), *steps, *map(str, images), *extra]
                 )
-                if refine_iterations:
-                    mem["encode_refined"] = _memprobe(
-                        ["encode", "--quality", str(q), "--refine", str(refine_iterations),
-                         *map(str, images), *extra]
+                if refine_iterations != 0:
+                    mem["encode_fast"] = _memprobe(
+                        ["encode", "--quality", str(q), "--refine", "0", *map(str, images),
+                         *extra]
                     )
             if large_size:
                 log(f"decoding a synthetic {large_size} x {large_size} codestream")
@@ -350,7 +347,9 @@ def run_speed(
                   "band_bytes": BAND_BYTES},
         "threads": {"numba": numba.get_num_threads(), "torch": torch.get_num_threads()},
         "repeat": repeat,
-        "refine_iterations": refine_iterations,
+        "refine_iterations": (
+            codec.default_refine(1, 1) if refine_iterations is None else refine_iterations
+        ),
         "numba_int_peak": peak,
         "pictures": rows,
         "summary": summarise(rows, peak["gmac_per_s"]),
@@ -373,8 +372,8 @@ def summarise(rows: list[dict], peak_gmacs: float) -> dict:
     macs = {k: total("macs", k) for k in
             ("hyper", "synthesis", "synthesis_executed", "encoder_analysis")}
     enc = total("encode_s") if rows and rows[0]["encode_s"] is not None else None
-    refined = rows and rows[0].get("encode_refined_s") is not None
-    enc_ref = total("encode_refined_s") if refined else None
+    fast = rows and rows[0].get("encode_fast_s") is not None
+    enc_fast = total("encode_fast_s") if fast else None
     float_e2e = sum(fst.values())
     return {
         "pictures": n,
@@ -382,8 +381,8 @@ def summarise(rows: list[dict], peak_gmacs: float) -> dict:
         "bpp": float(np.mean([r["bpp"] for r in rows])) if rows else None,
         "encode_s_per_picture": enc / n if enc is not None else None,
         "encode_mp_per_s": mp / enc if enc else None,
-        "encode_refined_s_per_picture": enc_ref / n if enc_ref is not None else None,
-        "encode_refined_mp_per_s": mp / enc_ref if enc_ref else None,
+        "encode_fast_s_per_picture": enc_fast / n if enc_fast is not None else None,
+        "encode_fast_mp_per_s": mp / enc_fast if enc_fast else None,
         "decode_s_per_picture": dec / n,
         "decode_mp_per_s": mp / dec,
         "stage_s_per_picture": {k: v / n for k, v in stages.items()},
@@ -427,13 +426,13 @@ def summary_text(results: dict) -> str:
     ]
     if s["encode_s_per_picture"] is not None:
         lines.append(
-            f"encode: {s['encode_s_per_picture']:.3f} s/picture, {s['encode_mp_per_s']:.3f} MP/s"
+            f"encode (--refine {results['refine_iterations']}): "
+            f"{s['encode_s_per_picture']:.3f} s/picture, {s['encode_mp_per_s']:.3f} MP/s"
         )
-    if s.get("encode_refined_s_per_picture") is not None:
+    if s.get("encode_fast_s_per_picture") is not None:
         lines.append(
-            f"encode with --refine {results['refine_iterations']}: "
-            f"{s['encode_refined_s_per_picture']:.3f} s/picture, "
-            f"{s['encode_refined_mp_per_s']:.3f} MP/s"
+            f"encode with --refine 0: {s['encode_fast_s_per_picture']:.3f} s/picture, "
+            f"{s['encode_fast_mp_per_s']:.3f} MP/s"
         )
     lines.append(
         f"decode (refdec): {s['decode_s_per_picture']:.3f} s/picture, "
