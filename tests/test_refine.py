@@ -220,3 +220,16 @@ def test_refinement_descends_through_the_context_networks(tiny_context_codec, tm
         refdec.decode(enc.data, params_path=olp).samples,
         reconstruct(enc.analysis, enc.residuals, 150, loaded.params, 8),
     )
+
+
+def test_refine_gain_tool_measures_each_number_of_steps():
+    from tools.refine_gain import measure
+
+    rng = np.random.default_rng(3)
+    image = np.clip(rng.normal(128, 40, (64, 96, 3)), 0, 255).astype(np.uint8)
+    curves, seconds = measure(load_codec(), [image], [32, 128], [0, 6])
+    assert set(curves) == set(seconds) == {0, 6}
+    assert curves[0].shape == curves[6].shape == (2, 2)
+    assert np.all(curves[6] != curves[0])  # refinement changed what was coded
+    assert np.all(curves[0][1] > curves[0][0])  # the higher quality: more bits, higher PSNR
+    assert seconds[6] > seconds[0] > 0
