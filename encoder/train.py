@@ -298,11 +298,12 @@ def _patch_bank(
     images = [p for p in find_images(args.data) if p.resolve() not in val_paths]
     bank_dir = args.bank_dir or args.out / "bank"
     path = bank_dir / f"bank-{bank_key(images, args.seed)}.npy"
-    if not path.exists():
-        if rank == 0:
-            build_patch_bank(images, path, seed=args.seed, progress=not args.no_progress)
-        if _distributed():
-            dist.barrier()
+    if rank == 0 and not path.exists():
+        build_patch_bank(images, path, seed=args.seed, progress=not args.no_progress)
+    # Every process waits, whatever it saw: one that found the bank already cut and
+    # skipped the barrier would leave the others waiting in it for ever.
+    if _distributed():
+        dist.barrier()
     return np.load(path, mmap_mode="r")
 
 

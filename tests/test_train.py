@@ -110,8 +110,31 @@ def test_distributed_gloo_two_processes(images, tmp_path):
         "encoder.train",
         *args(images, tmp_path, 2),
     ]
-    subprocess.run(cmd, env=env, check=True, capture_output=True, timeout=300)
+    try:
+        subprocess.run(cmd, env=env, check=True, capture_output=True, timeout=300)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as e:
+        # The processes' own output says where they stopped.
+        out = (e.stdout or b"") + (e.stderr or b"")
+        pytest.fail(f"{e}\n{out.decode(errors='replace')[-4000:]}")
     assert torch.load(tmp_path / "last.pt", weights_only=False)["step"] == 2
+
+
+def test_every_process_waits_for_the_patch_bank(images, tmp_path, monkeypatch):
+    """A process that finds the bank already cut still enters the barrier: skipping it
+    left the first process waiting there for ever (a hang seen under load)."""
+    import argparse
+
+    import encoder.train as train
+
+    a = argparse.Namespace(
+        bank=None, data=[images], bank_dir=tmp_path, out=tmp_path, seed=0, no_progress=True
+    )
+    waits = []
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setattr(train.dist, "barrier", lambda: waits.append(1))
+    first = train._patch_bank(a, argparse.ArgumentParser(), 0, [])  # cuts the bank
+    second = train._patch_bank(a, argparse.ArgumentParser(), 1, [])  # finds it
+    assert waits == [1, 1] and np.array_equal(first, second)
 
 
 def test_resume_from_weights_only_checkpoint(images, tmp_path):
