@@ -177,17 +177,19 @@ def encode_file(
     except (OSError, ValueError) as e:
         raise CliError(f"cannot read picture '{src}': {e}") from None
     bar = None
-    if refine != 0 and progress:
+    if progress and refine != 0:
         from tqdm import tqdm
 
-        from encoder.pipeline import DEFAULT_REFINE
+        from encoder.pipeline import DEFAULT_REFINE, REFINE_MAX_PIXELS
 
-        # A search for --bpp refines at several qualities: the total is not known. A
-        # picture the default does not refine (too large) leaves the bar at 0, unshown.
-        steps = DEFAULT_REFINE if refine is None else refine
-        total = steps if bpp is None else None
-        bar = tqdm(total=total, desc="refining", unit="step", dynamic_ncols=True, leave=False)
-        kwargs["progress"] = bar.update
+        small = image.shape[0] * image.shape[1] <= REFINE_MAX_PIXELS
+        steps = refine if refine is not None else DEFAULT_REFINE if small else 0
+        if steps:
+            # A search for --bpp refines at several qualities: the total is not known.
+            total = steps if bpp is None else None
+            bar = tqdm(total=total, desc="refining", unit="step", dynamic_ncols=True,
+                       leave=False)
+            kwargs["progress"] = bar.update
     try:
         data = encode(image, bit_depth=bit_depth, **kwargs)
     except ValueError as e:

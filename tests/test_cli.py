@@ -367,6 +367,8 @@ def test_encode_refine_shows_progress_and_decodes(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, sample_crop: Path
 ) -> None:
     pytest.importorskip("torch")
+    from encoder.pipeline import DEFAULT_REFINE
+
     small = sample_crop
     stream = tmp_path / "small.olic"
     code, out, err = run_cli(capsys, "encode", str(small), str(stream), "--refine", "8")
@@ -378,6 +380,29 @@ def test_encode_refine_shows_progress_and_decodes(
     code, _, err = run_cli(capsys, "encode", str(small), str(stream), "--refine", "-3")
     assert code != 0
     assert_one_line_error(err, "--refine", "must not be negative")
+    # By default the encoder refines (with a bar); --refine 0 does not.
+    code, _, err = run_cli(capsys, "encode", str(small), str(stream))
+    assert code == 0 and "refining" in err and f"/{DEFAULT_REFINE}" in err, err
+    default = stream.read_bytes()
+    code, _, err = run_cli(capsys, "encode", str(small), str(stream), "--refine", "0")
+    assert code == 0 and "refining" not in err, err
+    assert stream.read_bytes() != default
+
+
+def test_default_encoding_of_a_large_picture_shows_no_refinement(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("torch")
+    from PIL import Image
+
+    import encoder.pipeline
+
+    # Beyond the refinement limit (lowered here), the default encodes without a bar.
+    monkeypatch.setattr(encoder.pipeline, "REFINE_MAX_PIXELS", 32 * 32)
+    src = tmp_path / "in.png"
+    Image.open(SAMPLE).crop((0, 0, 64, 64)).save(src)
+    code, _, err = run_cli(capsys, "encode", str(src), str(tmp_path / "out.olic"))
+    assert code == 0 and "refining" not in err, err
 
 
 def refdec_decode_shape(stream: Path) -> tuple[int, ...]:
