@@ -233,3 +233,26 @@ def test_refine_gain_tool_measures_each_number_of_steps():
     assert np.all(curves[6] != curves[0])  # refinement changed what was coded
     assert np.all(curves[0][1] > curves[0][0])  # the higher quality: more bits, higher PSNR
     assert seconds[6] > seconds[0] > 0
+
+
+def test_wd_and_help_state_the_encoders_refinement_settings():
+    """WD E.3.1, the command's help and the user docs give the numbers the code uses."""
+    import re
+
+    from encoder import refine
+    from openlic.cli import build_parser
+
+    root = Path(__file__).resolve().parents[1]
+    n = pipeline.DEFAULT_REFINE
+    wd = (root / "spec" / "annex-e-encoder.rst").read_text()
+    assert f"with *N* = {n} steps" in wd
+    assert f"\\mathrm{{Max}}({refine.LEARNING_RATE:g}, {refine.TRAVEL:g} / N)" in wd
+    def flat(text: str) -> str:
+        return re.sub(r"\s+", " ", text)
+
+    encode = build_parser()._subparsers._group_actions[0].choices["encode"]
+    assert f"({n} steps, for pictures up to 4 megapixels)" in flat(encode.format_help())
+    assert f"with {n} descent" in flat((root / "docs" / "cli.rst").read_text())
+    api = flat((root / "docs" / "python-api.rst").read_text())
+    assert f"``encoder.pipeline.DEFAULT_REFINE`` ({n})" in api
+    assert refine.REFINE_MAX_PIXELS == 4 * 2**20  # "4 megapixels" in the help and docs

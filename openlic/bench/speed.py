@@ -347,6 +347,7 @@ def run_speed(
                   "band_bytes": BAND_BYTES},
         "threads": {"numba": numba.get_num_threads(), "torch": torch.get_num_threads()},
         "repeat": repeat,
+        # The default's steps for pictures within the refinement limit (those timed).
         "refine_iterations": (
             codec.default_refine(1, 1) if refine_iterations is None else refine_iterations
         ),
