@@ -256,3 +256,21 @@ def test_wd_and_help_state_the_encoders_refinement_settings():
     api = flat((root / "docs" / "python-api.rst").read_text())
     assert f"``encoder.pipeline.DEFAULT_REFINE`` ({n})" in api
     assert refine.REFINE_MAX_PIXELS == 4 * 2**20  # "4 megapixels" in the help and docs
+
+
+def test_adam_is_torchs():
+    """encoder.refine.Adam gives exactly the tensors of torch.optim.Adam (CPU defaults)."""
+    from encoder.refine import Adam
+
+    g = torch.Generator().manual_seed(0)
+    start = [torch.randn(4, 5, generator=g), torch.randn(3, generator=g)]
+    ours = [t.clone().requires_grad_(True) for t in start]
+    theirs = [t.clone().requires_grad_(True) for t in start]
+    mine, ref = Adam(ours, 0.02), torch.optim.Adam(theirs, lr=0.02)
+    for _ in range(5):
+        grads = [torch.randn(t.shape, generator=g) for t in start]
+        mine.step(grads)
+        for t, gr in zip(theirs, grads):
+            t.grad = gr.clone()
+        ref.step()
+        assert all(torch.equal(a, b) for a, b in zip(ours, theirs))
