@@ -27,23 +27,31 @@ from torch import Tensor
 
 from encoder.model import OpenLICModel, gaussian_likelihood, run_chain
 
-LEARNING_RATE = 0.01
-"""Smallest Adam step on the gained latent, whose quantisation bin is 1 wide (and on z)."""
-TRAVEL = 0.3
-"""A descent of ``n`` steps takes steps of ``max(LEARNING_RATE, TRAVEL / n)``
-(:func:`step_size`): Adam moves an element by about one step per iteration, so a short
-descent needs longer steps to travel as far."""
+LEARNING_RATE = 0.02
+"""Smallest first Adam step on the gained latent, whose quantisation bin is 1 wide (and
+on z)."""
+TRAVEL = 0.6
+"""A descent of ``n`` steps starts with steps of ``max(LEARNING_RATE, TRAVEL / n)``
+(:func:`step_size`): Adam moves an element by about one step size per iteration, so a
+short descent needs longer steps to travel as far."""
+FINAL_STEP = 0.2
+"""The step size falls linearly over the descent, to this fraction of the first at the
+last step: long steps while the temperature is high, short ones as the rounding
+hardens."""
 TAU_START = 1.0
 TAU_END = 0.01
-# The step and the starting temperature were chosen on BSDS500 validation pictures
-# outside the training run's validation set (never on Kodak): on the cost of two
-# pictures at three qualities, steps of 0.1 and 0.05 from 0.5 lowered it by 4.0 and
-# 4.4 %, 0.01 from 1.0 by 7.1 % (25 steps); larger temperatures (2, 4) or a step of
-# 0.02 from 2 gained at most 0.1 % more. TRAVEL: BD-rate against the encoder without
-# refinement on 6 validation pictures (qualities 0 to 255 step 64, whole files):
-# 15 steps -3.58 % at 0.01, -4.41 % at 0.02 (= 0.3 / 15), -4.02 % at 0.04; 25 steps
-# -4.56 % at 0.01 and at 0.02; with TRAVEL 8, 10, 12 and 20 steps -3.97, -4.15, -4.34
-# and -4.60 %; 50 steps at 0.01 -4.66 %.
+# The temperatures were chosen on BSDS500 validation pictures outside the training run's
+# validation set (never on Kodak): on the cost of two pictures at three qualities, with
+# constant steps, 0.1 and 0.05 from 0.5 lowered it by 4.0 and 4.4 %, 0.01 from 1.0 by
+# 7.1 % (25 steps); larger temperatures (2, 4) gained at most 0.1 % more. The steps:
+# BD-rate against the encoder without refinement on the last 6 of the 12 validation
+# pictures (qualities 0 to 255 step 64, whole files; tools/refine_gain.py). Constant
+# steps of max(0.01, 0.3 / n): 8, 12, 20 and 25 steps -3.97, -4.34, -4.60 and -4.66 %
+# (15 steps at 0.01, 0.02, 0.04: -3.58, -4.41, -4.02 %). Falling to FINAL_STEP 0.2,
+# 12 steps: first steps 1.5, 2 (the one chosen) and 3 times those -4.71, -4.93, -3.85 %;
+# falling to 0.1: -4.45 (1.5 times), -4.89 % (2 times). Checked on the first 6
+# validation pictures, 12 steps: -4.27 % constant, -4.60 % falling; 25 steps on the
+# last 6: -4.66 % and -5.24 %.
 REFINE_MAX_PIXELS = 1 << 22
 """Largest picture (4 MP) refined: the descent keeps the activations of the whole
 synthesis for its backward pass, about 380 bytes a pixel (peak resident memory of
@@ -78,9 +86,11 @@ class Adam:
             p.addcdiv_(m, denom, value=-self.lr / (1 - b1**self.t))
 
 
-def step_size(iterations: int) -> float:
-    """The Adam step of a descent of ``iterations`` steps (see :data:`TRAVEL`)."""
-    return max(LEARNING_RATE, TRAVEL / max(iterations, 1))
+def step_size(iterations: int, i: int = 0) -> float:
+    """The Adam step size at step ``i`` (from 0) of a descent of ``iterations`` steps:
+    see :data:`TRAVEL` and :data:`FINAL_STEP`."""
+    first = max(LEARNING_RATE, TRAVEL / max(iterations, 1))
+    return first * (1.0 - (1.0 - FINAL_STEP) * i / max(iterations - 1, 1))
 
 
 def soft_round(v: Tensor, tau: float) -> Tensor:
@@ -151,6 +161,7 @@ def refine_latent(
     best = (yg.detach().clone(), zv.detach().clone())
     for i in range(iterations):
         tau = max(TAU_END, TAU_START * (1.0 - i / iterations))
+        opt.lr = step_size(iterations, i)
         cost = rd_cost(model, x, yg, zv, gain, inv_gain, lam, tau)[2]
         # Gradients of the latents only: the model's weights stay as they are.
         opt.step(list(torch.autograd.grad(cost, [yg, zv])))

@@ -247,6 +247,8 @@ def test_wd_and_help_state_the_encoders_refinement_settings():
     wd = (root / "spec" / "annex-e-encoder.rst").read_text()
     assert f"with *N* = {n} steps" in wd
     assert f"\\mathrm{{Max}}({refine.LEARNING_RATE:g}, {refine.TRAVEL:g} / N)" in wd
+    fall = 1 - refine.FINAL_STEP
+    assert f"{refine.FINAL_STEP:g} \\, s_0` at the last" in wd and f"{fall:g} \\, i / (N - 1)" in wd
     def flat(text: str) -> str:
         return re.sub(r"\s+", " ", text)
 

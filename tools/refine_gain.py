@@ -1,14 +1,16 @@
 """BD-rate of latent refinement (WD E.3.1) against the encoder without it.
 
-    python tools/refine_gain.py IMAGE... [--steps 8 12 25] [--travel T]
-        [--qualities 0 64 ...] [--params FILE.olp]
+    python tools/refine_gain.py IMAGE... [--steps 8 12 25] [--travel T] [--smallest S]
+        [--final F] [--qualities 0 64 ...] [--params FILE.olp]
 
 Encodes every picture at each quality index without refinement (``--refine 0``, the
 residuals chosen as E.3.2 chooses them) and with each number of refinement steps, and
-reports the average curves (whole-file bits per pixel, PSNR-RGB of the decoded 8-bit
-picture, which the encoder knows exactly), the BD-rate of each against the encoder
-without refinement and the seconds a refined encoding took on average. ``--travel``
-replaces :data:`encoder.refine.TRAVEL` (0: every descent steps by the smallest step).
+reports the BD-rate of each against the encoder without refinement (average curves of
+whole-file bits per pixel and PSNR-RGB of the decoded 8-bit picture, which the encoder
+knows exactly) and the seconds an encoding took on average. ``--travel``,
+``--smallest`` and ``--final`` replace :data:`encoder.refine.TRAVEL`,
+:data:`~encoder.refine.LEARNING_RATE` and :data:`~encoder.refine.FINAL_STEP` (``--final
+1``: constant steps).
 Tune and check the encoder on training or validation pictures, never on the test set.
 """
 
@@ -56,16 +58,21 @@ def main() -> int:
     ap.add_argument("images", nargs="+", type=Path)
     ap.add_argument("--steps", type=int, nargs="+", default=[12])
     ap.add_argument("--travel", type=float, default=None, help="default: encoder.refine's")
+    ap.add_argument("--smallest", type=float, default=None, help="default: encoder.refine's")
+    ap.add_argument("--final", type=float, default=None, help="default: encoder.refine's")
     ap.add_argument("--qualities", type=int, nargs="+", default=[0, 64, 128, 192, 255])
     ap.add_argument("--params", type=Path, default=None, help="parameter set (default: shipped)")
     args = ap.parse_args()
-    if args.travel is not None:
-        encoder.refine.TRAVEL = args.travel
+    for name, value in (("TRAVEL", args.travel), ("LEARNING_RATE", args.smallest),
+                        ("FINAL_STEP", args.final)):
+        if value is not None:
+            setattr(encoder.refine, name, value)
     codec = load_codec(args.params)
     pictures = [np.asarray(Image.open(p).convert("RGB")) for p in args.images]
     curves, seconds = measure(codec, pictures, args.qualities, [0, *args.steps])
     base = curves[0]
-    print(f"step size: max({encoder.refine.LEARNING_RATE}, {encoder.refine.TRAVEL} / steps)")
+    r = encoder.refine
+    print(f"first step max({r.LEARNING_RATE}, {r.TRAVEL} / steps), last {r.FINAL_STEP} of it")
     print("steps  BD-rate against --refine 0  seconds per encoding")
     for n, c in curves.items():
         bd = bd_rate(base[:, 0], base[:, 1], c[:, 0], c[:, 1])
