@@ -41,7 +41,7 @@ DEFAULT_MODEL = "openlic-1"
 DEFAULT_QUALITY = 160
 DEFAULT_REFINE = 12
 """Refinement steps (E.3.1) of an encoding that does not name a number, where the
-encoder weights and the picture allow refinement: 2.7 s for a Kodak picture on
+encoder weights and the picture allow refinement: 2.6 s for a Kodak picture on
 this project's 2 CPU cores, within the 5 s an encoding may take (the measurements
 behind the number are in WD E.3.1)."""
 DEFAULT_TILE_LOG2 = 5
