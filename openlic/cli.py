@@ -180,16 +180,20 @@ def encode_file(
     if progress and refine != 0:
         from tqdm import tqdm
 
-        from encoder.pipeline import DEFAULT_REFINE, REFINE_MAX_PIXELS
+        from encoder.pipeline import DEFAULT_REFINE
 
-        small = image.shape[0] * image.shape[1] <= REFINE_MAX_PIXELS
-        steps = refine if refine is not None else DEFAULT_REFINE if small else 0
-        if steps:
-            # A search for --bpp refines at several qualities: the total is not known.
-            total = steps if bpp is None else None
-            bar = tqdm(total=total, desc="refining", unit="step", dynamic_ncols=True,
-                       leave=False)
-            kwargs["progress"] = bar.update
+        def refined(steps: int) -> None:
+            # Opened at the first step, so that an encoding the encoder does not refine
+            # (a picture beyond its size limit) shows no bar. A search for --bpp refines
+            # at several qualities: its total is not known.
+            nonlocal bar
+            if bar is None:
+                total = (DEFAULT_REFINE if refine is None else refine) if bpp is None else None
+                bar = tqdm(total=total, desc="refining", unit="step", dynamic_ncols=True,
+                           leave=False)
+            bar.update(steps)
+
+        kwargs["progress"] = refined
     try:
         data = encode(image, bit_depth=bit_depth, **kwargs)
     except ValueError as e:
