@@ -124,3 +124,17 @@ def test_table_hash_in_annex_b_matches_refdec() -> None:
     tables = pytest.importorskip("refdec.tables")
     annex_b = (SPEC / "annex-b-entropy-tables.rst").read_text(encoding="utf-8")
     assert tables.TABLES_SHA256 in annex_b
+
+
+def test_decoding_diagram_cites_existing_clauses_and_is_current() -> None:
+    """Figure 1 of the WD (8.1.1): its boxes cite clauses the WD has, the committed
+    drawing shows the boxes' current text, and the WD includes it."""
+    from tools.decoding_diagram import PROCESSES, label
+
+    labels = clause_labels()
+    cited = {c.lower() for box in PROCESSES.values() for c in box.clauses}
+    assert not cited - labels, f"Figure 1 cites clauses the WD lacks: {cited - labels}"
+    svg = (ROOT / "docs" / "figures" / "decoding-process.svg").read_text(encoding="utf-8")
+    stale = [box.text for box in PROCESSES.values() if label(box).splitlines()[-1] not in svg]
+    assert not stale, f"docs/figures/decoding-process.svg is stale (rerun the tool): {stale}"
+    assert "/figures/decoding-process.*" in (SPEC / "08-decoding.rst").read_text(encoding="utf-8")
