@@ -1,10 +1,12 @@
 """PSNR of prefix decoding (WD 8.1.2) against the fraction of the codestream read.
 
-    python tools/progressive.py ../shared/data/kodak/kodim01.png --quality 200 --groups 4
+    python tools/progressive.py ../shared/data/kodak/kodim01.png --quality 200 --groups 4 \
+        --figure docs/figures/progressive.png
 
 Encodes the picture with ``--groups`` channel groups, then decodes every prefix that
 ends at a segment boundary (and the whole codestream) and prints a reStructuredText
-table: bytes, fraction of the file, channel groups decoded, PSNR-RGB.
+table: bytes, fraction of the file, channel groups decoded, PSNR-RGB. ``--figure``
+also draws the decoded prefixes side by side (the region ``--crop``, at full size).
 """
 
 from __future__ import annotations
@@ -18,12 +20,21 @@ import refdec
 from encoder import encode, read_image
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("image")
     ap.add_argument("--quality", type=int, default=200)
     ap.add_argument("--groups", type=int, default=4)
-    args = ap.parse_args()
+    ap.add_argument("--figure", help="also write the decoded prefixes as a picture strip")
+    ap.add_argument(
+        "--crop",
+        type=int,
+        nargs=4,
+        default=(0, 0, 256, 256),
+        metavar=("X", "Y", "W", "H"),
+        help="region of the picture the figure shows (default: the top left 256 x 256)",
+    )
+    args = ap.parse_args(argv)
     image, depth = read_image(args.image)
     data = encode(image, bit_depth=depth, quality=args.quality, channel_groups=args.groups)
     # Every prefix ending after a segment, from the ZS on (PH and ZS are required, 5.5).
@@ -32,13 +43,52 @@ def main() -> int:
     print("=======  ========  ======  =========")
     print("bytes    fraction  groups  PSNR (dB)")
     print("=======  ========  ======  =========")
+    panels = []
     for n in sorted(set(ends)):
         pic = refdec.decode(data, max_bytes=n)
         mse = np.mean((pic.samples.astype(np.float64) - image) ** 2)
         psnr = 10 * math.log10(255**2 / mse)
         print(f"{n:<7}  {n / len(data):<8.3f}  {pic.groups_decoded:<6}  {psnr:.2f}")
+        caption = f"{n:,} bytes ({n / len(data):.0%})\n{groups(pic.groups_decoded)}, {psnr:.2f} dB"
+        if panels and np.array_equal(panels[-1][0], pic.samples):
+            panels.pop()  # the file without its EOC segment decodes as the whole file
+        panels.append((pic.samples, caption))
     print("=======  ========  ======  =========")
+    if args.figure:
+        draw_strip(panels, image, args.crop, args.figure)
     return 0
+
+
+def groups(n: int) -> str:
+    return f"{n} group" if n == 1 else f"{n} groups"
+
+
+def draw_strip(
+    panels: list[tuple[np.ndarray, str]],
+    original: np.ndarray,
+    crop: tuple[int, int, int, int],
+    path: str,
+) -> None:
+    """The region ``crop`` of every decoded prefix, then of the original, in a row at
+    one picture sample per screen pixel (150 dpi), each with its caption."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    x, y, w, h = crop
+    shown = [*panels, (original, "original")]
+    dpi = 150
+    fig, axes = plt.subplots(
+        1, len(shown), figsize=(len(shown) * (w + 12) / dpi, (h + 60) / dpi), dpi=dpi
+    )
+    for ax, (samples, caption) in zip(axes, shown):
+        ax.imshow(samples[y : y + h, x : x + w].astype(np.uint8), interpolation="nearest")
+        ax.set_title(caption, fontsize=5.5)
+        ax.axis("off")
+    fig.subplots_adjust(left=0.005, right=0.995, bottom=0.01, top=(h + 8) / (h + 60), wspace=0.04)
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
 
 
 if __name__ == "__main__":
