@@ -454,6 +454,41 @@ def _bench_speed(args: argparse.Namespace, *, decode_only: bool = False) -> dict
     return results
 
 
+DEFAULT_COMPARE_PICTURE = "kodim23.png"
+DEFAULT_COMPARE_BPP = 0.25
+
+
+def _bench_compare(args: argparse.Namespace) -> dict:
+    _require_torch()
+    from openlic.bench import codecs as bcodecs
+    from openlic.bench.compare import run_compare
+
+    _existing_file(args.params, "parameter set")
+    images = _bench_images(args)
+    wanted = getattr(args, "picture", None)
+    picture = next((p for p in images if p.name == (wanted or DEFAULT_COMPARE_PICTURE)), None)
+    if picture is None:
+        if wanted:
+            raise CliError(f"no picture '{wanted}' in '{args.images}'")
+        picture = images[0]
+    names = bcodecs.ALL if not args.codecs else [c.strip() for c in args.codecs.split(",")]
+    openlic_kwargs: dict[str, Any] = {"params_path": Path(args.params) if args.params else None}
+    if args.refine is not None:
+        openlic_kwargs["refine_iterations"] = args.refine
+    codecs = [
+        _bench_call(bcodecs.make_codec, n, **openlic_kwargs) if n == "openlic"
+        else _bench_call(bcodecs.make_codec, n)
+        for n in names
+    ]
+    out = Path(args.out if args.out is not None else DEFAULT_RESULTS)
+    result = _bench_call(
+        run_compare, picture, codecs, getattr(args, "bpp", None) or DEFAULT_COMPARE_BPP, out,
+        crop=tuple(args.crop) if getattr(args, "crop", None) else None, log=_log,
+    )
+    _log(f"wrote {out / 'compare.json'} and {out / 'compare.png'}")
+    return result
+
+
 def _bench_report(args: argparse.Namespace) -> None:
     from openlic.bench import plots, report
 
@@ -471,7 +506,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     what = args.bench_command
     if what is None:
         raise CliError(
-            "missing bench command: choose rd, speed, decode, report or all "
+            "missing bench command: choose rd, speed, decode, compare, report or all "
             "(see 'openlic bench --help')"
         )
     if what == "rd":
@@ -480,10 +515,13 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         _bench_speed(args)
     elif what == "decode":
         _bench_speed(args, decode_only=True)
+    elif what == "compare":
+        _bench_compare(args)
     elif what == "report":
         _bench_report(args)
     else:  # all
         _bench_rd(args)
+        _bench_compare(args)
         _bench_speed(args)
         args.no_plots = True  # bench rd has just drawn them
         _bench_report(args)
@@ -672,9 +710,10 @@ def _add_bench_parser(sub: Any, fmt: type) -> None:
         help="benchmarks: rate-distortion against other codecs, speed (needs PyTorch)",
         description="Benchmarks of OpenLIC. 'rd': rate-distortion against the classical "
         "codecs installed here and BD-rates; 'speed': encoder and decoder speed, "
-        "complexity and memory; 'decode': the decoder part of 'speed'; 'report': "
-        "regenerate the results page of the documentation from the JSON results; "
-        "'all': rd, speed and report in one go (what scripts/bench.sh runs). Needs the "
+        "complexity and memory; 'decode': the decoder part of 'speed'; 'compare': one "
+        "picture coded by every codec at one rate, side by side; 'report': regenerate "
+        "the results page of the documentation from the JSON results; 'all': rd, "
+        "compare, speed and report in one go (what scripts/bench.sh runs). Needs the "
         "'train' and 'bench' extras.",
         epilog=EXIT_CODES_HELP,
         formatter_class=fmt,
@@ -756,6 +795,28 @@ def _add_bench_parser(sub: Any, fmt: type) -> None:
     )
     common(d)
     speed_options(d, memory=False)
+    c = bsub.add_parser(
+        "compare", help="one picture coded by every codec at one rate, side by side",
+        description="Code one picture of --images with OpenLIC and every classical codec "
+        "installed here at the largest rate each reaches without exceeding --bpp; write "
+        "compare.json and compare.png (the region --crop of every decoded picture beside "
+        "the original) into --out.",
+        epilog=EXIT_CODES_HELP, formatter_class=fmt,
+    )
+    common(c)
+    c.add_argument("--picture", metavar="NAME",
+                   help=f"file name of the picture in --images (default: "
+                   f"{DEFAULT_COMPARE_PICTURE} if there, else the first)")
+    c.add_argument("--bpp", type=_positive_float, default=DEFAULT_COMPARE_BPP, metavar="B",
+                   help=f"target rate, whole file (default {DEFAULT_COMPARE_BPP})")
+    c.add_argument("--crop", type=_nonnegative_int, nargs=4, metavar=("X", "Y", "W", "H"),
+                   help="region shown (default: 256 x 256 at the centre)")
+    c.add_argument("--codecs", metavar="LIST",
+                   help="comma-separated codecs (default: all): openlic, jpeg, jpeg2000, "
+                   "webp, avif, jpegxl, hevc")
+    c.add_argument("--refine", type=_nonnegative_int, default=None, metavar="N",
+                   help="OpenLIC refinement steps, as openlic encode --refine N (default: "
+                   "the encoder's default)")
     rp = bsub.add_parser(
         "report", help="regenerate the results page from the JSON results",
         description="Draw the RD figures and write the results page from rd.json and "
@@ -766,8 +827,9 @@ def _add_bench_parser(sub: Any, fmt: type) -> None:
     rp.add_argument("--page", default=DEFAULT_PAGE, metavar="FILE",
                     help=f"page to write (default: {DEFAULT_PAGE})")
     a = bsub.add_parser(
-        "all", help="rd, speed and report in one go (scripts/bench.sh)",
-        description="Run 'bench rd' and 'bench speed' and regenerate the results page.",
+        "all", help="rd, compare, speed and report in one go (scripts/bench.sh)",
+        description="Run 'bench rd', 'bench compare' (with its defaults) and 'bench speed' "
+        "and regenerate the results page.",
         epilog=EXIT_CODES_HELP, formatter_class=fmt,
     )
     common(a)

@@ -2,8 +2,9 @@
 # Regenerate the results page of the documentation (docs/results.rst, with its data and
 # figures in docs/results/) in one command: set up .venv with the train and bench
 # extras, then run `openlic bench all` (rate-distortion against the codecs installed
-# here, speed, the page). Codecs that are not installed are skipped with a message; for
-# all of them (Debian):   apt-get install -y ffmpeg libjxl-tools
+# here, the visual comparison, speed, the page). Codecs that are not installed are
+# skipped with a message; for all of them (Debian):
+#   apt-get install -y ffmpeg libjxl-tools
 #
 #   bash scripts/bench.sh                       # the 24 Kodak pictures
 #   bash scripts/bench.sh --images DIR --limit 3

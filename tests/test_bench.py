@@ -521,12 +521,15 @@ def test_committed_page_matches_its_data():
     rd_json = report.load(results / "rd.json")
     speed_json = report.load(results / "speed.json")
     page = (ROOT / "docs" / "results.rst").read_text()
-    assert page == report.render(rd_json, speed_json, fig_dir="results"), (
+    compare = report.load(results / "compare.json")
+    assert page == report.render(rd_json, speed_json, compare=compare, fig_dir="results"), (
         "docs/results.rst is out of date: run 'openlic bench report'"
     )
     if rd_json is not None:
         for fig in ("rd-psnr.png", "rd-msssim.png"):
             assert (results / fig).is_file()
+    if compare is not None:
+        assert (results / "compare.png").is_file()
 
 
 def run_cli(capsys, *args: str) -> tuple[int, str, str]:
@@ -599,3 +602,71 @@ def test_bench_rd_and_report_commands(capsys, pictures, tmp_path):
     )
     assert code == 0, err
     assert "jpeg: 12 points" in stdout
+
+
+# -- visual comparison (openlic bench compare) ----------------------------------------
+
+
+class SizedCodec:
+    """A codec whose file has ``size(param)`` bytes and decodes to the picture itself,
+    for checking the rate search alone."""
+
+    def __init__(self, params, size):
+        from openlic.bench.codecs import Codec
+
+        self.codec = Codec("fake", "Fake", tuple(params))
+        self.codec.compress = lambda image, p: bytes(int(size(p)))
+        self.codec.decompress = lambda data, shape: np.zeros(shape, np.uint8)
+
+
+@pytest.mark.parametrize(
+    ("params", "size", "best"),
+    [
+        ((2, 95), lambda q: 100 + 10 * q, 40.0),  # integer, rate rising with the parameter
+        ((51, 16), lambda crf: 100 + 10 * (60 - crf), 20.0),  # integer, rate falling
+        ((25.0, 0.5), lambda d: 1000 / d, 1000 / 500),  # continuous (a JPEG XL distance)
+    ],
+)
+def test_at_rate_finds_the_largest_rate_within_the_target(params, size, best):
+    from openlic.bench.compare import at_rate
+
+    image = picture(40, 50)  # 2,000 pixels: a target of 2 bpp allows 500 bytes
+    got = at_rate(SizedCodec(params, size).codec, image, 2.0)
+    assert got["bpp"] <= 2.0
+    assert got["param"] == pytest.approx(best, rel=2e-3)
+    assert got["recon"].shape == image.shape
+
+
+def test_at_rate_refuses_a_target_below_the_codec_range():
+    from openlic.bench import BenchError
+    from openlic.bench.compare import at_rate
+
+    with pytest.raises(BenchError, match="lowest rate .* above the target 0.5"):
+        at_rate(SizedCodec((2, 95), lambda q: 1000).codec, picture(40, 50), 0.5)
+
+
+def test_bench_compare_command_and_its_report_section(capsys, pictures, tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("scipy")
+    pytest.importorskip("matplotlib")
+    from openlic.bench import report
+
+    out = tmp_path / "results"
+    args = ["--images", str(pictures), "--out", str(out), "--no-progress"]
+    code, _, err = run_cli(capsys, "bench", "compare", *args, "--codecs", "jpeg,webp",
+                           "--bpp", "3", "--crop", "8", "4", "32", "24")
+    assert code == 0, err
+    cmp = json.loads((out / "compare.json").read_text())
+    assert cmp["picture"] == "p0.png"  # no kodim23.png here: the first picture
+    assert [c["codec"] for c in cmp["coded"]] == ["jpeg", "webp"]
+    assert all(c["bpp"] <= 3 for c in cmp["coded"])
+    assert (out / "compare.png").is_file()
+    code, _, err = run_cli(capsys, "bench", "compare", *args, "--codecs", "jpeg",
+                           "--crop", "40", "0", "32", "24")
+    one_line_error(err, "outside the 56 x 40 picture")
+    code, _, err = run_cli(capsys, "bench", "compare", *args, "--picture", "kodim99.png")
+    one_line_error(err, "no picture 'kodim99.png'")
+    rd = json.loads((ROOT / "docs" / "results" / "rd.json").read_text())
+    text = report.render(rd, None, compare=cmp)
+    assert "Visual comparison" in text and "results/compare.png" in text
+    assert _docutils_errors(text) == []

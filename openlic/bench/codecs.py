@@ -552,6 +552,19 @@ class OpenLIC(Codec):
         h.update(Path(__file__).with_name("floatnet.py").read_bytes())
         return h.hexdigest()
 
+    def compress(self, image: np.ndarray, param: float) -> bytes:
+        """The codestream of the ``openlic`` curve at the quality index ``param``."""
+        from encoder import encode
+
+        return encode(image, bit_depth=8, quality=int(param),
+                      refine_iterations=self.refine_iterations, codec=self.codec())
+
+    def decompress(self, data: bytes, shape: tuple[int, ...]) -> np.ndarray:
+        import refdec
+
+        kwargs = {"params_path": self.params_path} if self.params_path else {}
+        return refdec.decode(data, **kwargs).samples
+
     def points(self, image: np.ndarray) -> Iterator[Point]:
         import refdec
         from encoder import encode_detailed

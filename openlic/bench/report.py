@@ -1,7 +1,7 @@
 """The results page of the documentation, ``docs/results.rst``, from the JSON results.
 
-:func:`render` is a pure function of ``rd.json`` and ``speed.json`` (either may be
-missing): the page holds no number that is not in them, and a test renders it again
+:func:`render` is a pure function of ``rd.json``, ``speed.json`` and ``compare.json``
+(any may be missing): the page holds no number that is not in them, and a test renders it again
 and compares it with the committed page, so the page cannot drift from its data.
 """
 
@@ -450,10 +450,49 @@ def method_lines() -> list[str]:
     return out
 
 
-def render(rd: dict | None, speed: dict | None, *, fig_dir: str = "results") -> str:
+def compare_lines(cmp: dict, fig_dir: str) -> list[str]:
+    """The visual comparison (``openlic bench compare``): its figure and its table."""
+    out = _section("Visual comparison", "~")
+    w, h = cmp["size"]
+    x, y, cw, ch = cmp["crop"]
+    out += [
+        f"``{cmp['picture']}`` ({w} x {h}) coded by every codec at the largest rate it "
+        f"reaches without exceeding **{cmp['target_bpp']:g} bpp** (whole file), found by "
+        "bisection over its parameter (``openlic bench compare``); the figure shows the "
+        f"region of {cw} x {ch} samples at ({x}, {y}), one sample per pixel, with the rate "
+        "and the PSNR-RGB of the whole picture.",
+        "",
+        f".. figure:: {fig_dir}/compare.png",
+        f"   :alt: A region of {cmp['picture']} decoded from every codec at "
+        f"{cmp['target_bpp']:g} bpp, beside the original.",
+        "",
+        f"   {cmp['picture']} at {cmp['target_bpp']:g} bpp.",
+        "",
+    ]
+    rows = [
+        [c["label"], f"{c['param_name']} {c['param']:.4g}", f"{c['bpp']:.3f}",
+         f"{c['psnr_rgb']:.2f}"]
+        for c in cmp["coded"]
+    ]
+    out += _table(["codec", "parameter", "bpp", "PSNR-RGB (dB)"], rows)
+    for s in cmp.get("skipped", []):
+        out += [f"Left out: {s['codec']}: {s['why']}", ""]
+    return out
+
+
+def render(
+    rd: dict | None,
+    speed: dict | None,
+    *,
+    compare: dict | None = None,
+    fig_dir: str = "results",
+) -> str:
     """The whole page as reStructuredText."""
-    data = " and ".join(f"``docs/results/{n}.json``" for n, d in (("rd", rd), ("speed", speed))
-                        if d is not None) or "nothing"
+    data = " and ".join(
+        f"``docs/results/{n}.json``"
+        for n, d in (("rd", rd), ("compare", compare), ("speed", speed))
+        if d is not None
+    ) or "nothing"
     out = [HEADER.format(data=data), ".. _results:", ""]
     out += ["Results", "=======", ""]
     out += [
@@ -472,6 +511,8 @@ def render(rd: dict | None, speed: dict | None, *, fig_dir: str = "results") -> 
         out += machine_lines(speed["machine"])
     if rd:
         out += rd_lines(rd, fig_dir)
+        if compare:
+            out += compare_lines(compare, fig_dir)
     else:
         out += _section("Rate-distortion", "-")
         out += [f"Not measured yet: run ``{REGENERATE}``.", ""]
@@ -492,11 +533,12 @@ def load(path: Path) -> dict | None:
 
 
 def write_page(results_dir: Path, page: Path) -> str:
-    """Render the page from ``results_dir/{rd,speed}.json`` and write it to ``page``."""
+    """Render the page from ``results_dir/{rd,speed,compare}.json`` and write it to
+    ``page``."""
     rd = load(results_dir / "rd.json")
     speed = load(results_dir / "speed.json")
     rel = Path(os.path.relpath(results_dir.resolve(), page.resolve().parent)).as_posix()
-    text = render(rd, speed, fig_dir=rel)
+    text = render(rd, speed, compare=load(results_dir / "compare.json"), fig_dir=rel)
     page.parent.mkdir(parents=True, exist_ok=True)
     tmp = page.with_suffix(".tmp")
     tmp.write_text(text)
