@@ -18,6 +18,7 @@ import numpy as np
 
 import refdec
 from encoder import encode, read_image
+from openlic.bench.compare import draw_panels
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,40 +56,13 @@ def main(argv: list[str] | None = None) -> int:
         panels.append((pic.samples, caption))
     print("=======  ========  ======  =========")
     if args.figure:
-        draw_strip(panels, image, args.crop, args.figure)
+        # One row: the distinct decodings, then the original.
+        draw_panels([*panels, (image, "original")], args.crop, args.figure, columns=len(panels) + 1)
     return 0
 
 
 def groups(n: int) -> str:
     return f"{n} group" if n == 1 else f"{n} groups"
-
-
-def draw_strip(
-    panels: list[tuple[np.ndarray, str]],
-    original: np.ndarray,
-    crop: tuple[int, int, int, int],
-    path: str,
-) -> None:
-    """The region ``crop`` of every decoded prefix, then of the original, in a row at
-    one picture sample per screen pixel (150 dpi), each with its caption."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    x, y, w, h = crop
-    shown = [*panels, (original, "original")]
-    dpi = 150
-    fig, axes = plt.subplots(
-        1, len(shown), figsize=(len(shown) * (w + 12) / dpi, (h + 60) / dpi), dpi=dpi
-    )
-    for ax, (samples, caption) in zip(axes, shown):
-        ax.imshow(samples[y : y + h, x : x + w].astype(np.uint8), interpolation="nearest")
-        ax.set_title(caption, fontsize=5.5)
-        ax.axis("off")
-    fig.subplots_adjust(left=0.005, right=0.995, bottom=0.01, top=(h + 8) / (h + 60), wspace=0.04)
-    fig.savefig(path, dpi=dpi)
-    plt.close(fig)
 
 
 if __name__ == "__main__":

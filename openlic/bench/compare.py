@@ -78,25 +78,21 @@ def centre_crop(shape: Sequence[int], size: int = 256) -> tuple[int, int, int, i
     return (w - cw) // 2, (h - ch) // 2, cw, ch
 
 
-def draw(
-    image: np.ndarray,
-    coded: list[dict[str, Any]],
+def draw_panels(
+    panels: Sequence[tuple[np.ndarray, str]],
     crop: tuple[int, int, int, int],
-    path: Path,
+    path: Path | str,
     *,
     columns: int = 4,
 ) -> None:
-    """The region ``crop`` of the original and of every decoded picture, one picture
-    sample per pixel at 150 dpi, each with its codec, rate and PSNR."""
+    """The region ``crop`` (x, y, w, h) of every picture of ``panels``, in rows of
+    ``columns``, one picture sample per pixel at 150 dpi, each under its caption."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     x, y, w, h = crop
-    panels = [(image, "original")] + [
-        (c["recon"], f"{c['label']}\n{c['bpp']:.3f} bpp, {c['psnr_rgb']:.2f} dB") for c in coded
-    ]
     columns = min(columns, len(panels))
     rows = -(-len(panels) // columns)
     dpi, gap, title = 150, 12, 40  # pixels between panels and above each for its caption
@@ -147,7 +143,9 @@ def run_compare(
         log(f"compare: {codec.label} left out: {why}")
         skipped.append({"codec": codec.name, "why": why})
     out.mkdir(parents=True, exist_ok=True)
-    draw(image, coded, crop, out / "compare.png")
+    captions = [f"{c['label']}\n{c['bpp']:.3f} bpp, {c['psnr_rgb']:.2f} dB" for c in coded]
+    panels = [(image, "original"), *zip((c["recon"] for c in coded), captions)]
+    draw_panels(panels, crop, out / "compare.png")
     result = {
         "kind": "openlic-bench-compare",
         "picture": picture.name,
