@@ -387,29 +387,36 @@ def _machine() -> dict:
     return describe()
 
 
+def _bench_codecs(args: argparse.Namespace, **openlic_kwargs: Any) -> list:
+    """The codecs of ``--codecs`` (default: all); OpenLIC with ``--params``,
+    ``--refine`` and ``openlic_kwargs``."""
+    from openlic.bench import codecs as bcodecs
+
+    names = bcodecs.ALL if not args.codecs else [c.strip() for c in args.codecs.split(",")]
+    openlic_kwargs["params_path"] = Path(args.params) if args.params else None
+    if args.refine is not None:
+        openlic_kwargs["refine_iterations"] = args.refine
+    return [
+        _bench_call(bcodecs.make_codec, n, **openlic_kwargs) if n == "openlic"
+        else _bench_call(bcodecs.make_codec, n)
+        for n in names
+    ]
+
+
 def _bench_rd(args: argparse.Namespace, *, write: bool = True) -> dict:
     _require_torch()
-    from openlic.bench import codecs as bcodecs
     from openlic.bench import plots, rd
 
     _existing_file(args.params, "parameter set")
     _existing_file(args.float_checkpoint, "float checkpoint")
     _existing_file(getattr(args, "compare", None), "results file")
     images = _bench_images(args)
-    names = bcodecs.ALL if not args.codecs else [c.strip() for c in args.codecs.split(",")]
-    openlic_kwargs: dict[str, Any] = {
-        "params_path": Path(args.params) if args.params else None,
+    extra: dict[str, Any] = {
         "float_checkpoint": Path(args.float_checkpoint) if args.float_checkpoint else None,
     }
     if args.qualities:
-        openlic_kwargs["qualities"] = args.qualities
-    if args.refine is not None:
-        openlic_kwargs["refine_iterations"] = args.refine
-    codecs = [
-        _bench_call(bcodecs.make_codec, n, **openlic_kwargs) if n == "openlic"
-        else _bench_call(bcodecs.make_codec, n)
-        for n in names
-    ]
+        extra["qualities"] = args.qualities
+    codecs = _bench_codecs(args, **extra)
     cache = rd.ResultCache(None if args.no_cache else Path(args.cache))
     results = _bench_call(
         rd.run_rd, images, codecs, cache=cache, progress=not args.no_progress, log=_log,
@@ -460,7 +467,6 @@ DEFAULT_COMPARE_BPP = 0.25
 
 def _bench_compare(args: argparse.Namespace) -> dict:
     _require_torch()
-    from openlic.bench import codecs as bcodecs
     from openlic.bench.compare import run_compare
 
     _existing_file(args.params, "parameter set")
@@ -471,15 +477,7 @@ def _bench_compare(args: argparse.Namespace) -> dict:
         if wanted:
             raise CliError(f"no picture '{wanted}' in '{args.images}'")
         picture = images[0]
-    names = bcodecs.ALL if not args.codecs else [c.strip() for c in args.codecs.split(",")]
-    openlic_kwargs: dict[str, Any] = {"params_path": Path(args.params) if args.params else None}
-    if args.refine is not None:
-        openlic_kwargs["refine_iterations"] = args.refine
-    codecs = [
-        _bench_call(bcodecs.make_codec, n, **openlic_kwargs) if n == "openlic"
-        else _bench_call(bcodecs.make_codec, n)
-        for n in names
-    ]
+    codecs = _bench_codecs(args)
     out = Path(args.out if args.out is not None else DEFAULT_RESULTS)
     result = _bench_call(
         run_compare, picture, codecs, getattr(args, "bpp", None) or DEFAULT_COMPARE_BPP, out,
