@@ -14,7 +14,9 @@
 #    models/$MODEL/log.jsonl;
 # 3. regenerates the conformance suite (python -m conformance.generate), whose
 #    expected outputs depend on the model;
-# 4. runs the tests that tie the model, the suite, refdec and the WD-derived decoder.
+# 4. runs the whole test suite, as CI does: besides the tests that tie the model, the
+#    suite, refdec and the WD-derived decoder, tests of the encoder and its tools run
+#    on the shipped weights and can fail on a new model.
 #
 # The results page is separate and slow: bash scripts/bench.sh (then commit docs/results*).
 set -euo pipefail
@@ -62,6 +64,5 @@ fi
 echo "== python -m conformance.generate"
 "$py" -m conformance.generate
 
-echo "== tests of the model, the suite and the decoders"
-"$py" -m pytest -q tests/test_conformance_suite.py tests/test_crosscheck.py \
-    tests/test_exactness.py tests/test_params.py tests/test_docs.py
+echo "== the test suite (as CI runs it)"
+"$py" -m pytest -q
