@@ -14,7 +14,12 @@
 #    models/$MODEL/log.jsonl;
 # 3. regenerates the conformance suite (python -m conformance.generate), whose
 #    expected outputs depend on the model;
-# 4. runs the whole test suite, as CI does: besides the tests that tie the model, the
+# 4. for openlic-1 (the encoder's default, which the docs show) redraws the
+#    progressive-decoding table and figure
+#    (tools/progressive.py on kodim01 of $OPENLIC_KODAK, default /work/shared/data/kodak;
+#    skipped with a note where that picture is missing) and, from the model's log, the
+#    validation curve (tools/plot_training.py);
+# 5. runs the whole test suite, as CI does: besides the tests that tie the model, the
 #    suite, refdec and the WD-derived decoder, tests of the encoder and its tools run
 #    on the shipped weights and can fail on a new model.
 #
@@ -63,6 +68,21 @@ fi
 
 echo "== python -m conformance.generate"
 "$py" -m conformance.generate
+
+echo "== figures of the docs"
+kodim01="${OPENLIC_KODAK:-/work/shared/data/kodak}/kodim01.png"
+if [[ $model != openlic-1 ]]; then
+    echo "note: the docs show openlic-1, the encoder's default: figures not redrawn" >&2
+elif [[ -f $kodim01 ]]; then
+    "$py" tools/progressive.py "$kodim01" --quality 200 --groups 4 \
+        --table docs/figures/progressive-table.txt \
+        --figure docs/figures/progressive.png --crop 24 0 256 256
+else
+    echo "note: $kodim01 not found (set OPENLIC_KODAK): docs/progressive.rst not redrawn" >&2
+fi
+if [[ $model == openlic-1 && -s models/$model/log.jsonl ]]; then
+    "$py" tools/plot_training.py "models/$model/log.jsonl" docs/figures/training-validation.png
+fi
 
 echo "== the test suite (as CI runs it)"
 "$py" -m pytest -q

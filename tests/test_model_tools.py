@@ -61,8 +61,8 @@ def test_unit_activity_reports_every_hidden_layer(tiny: OpenLICModel, tmp_path) 
 
 def test_progressive_tool_prints_every_prefix_and_draws_them(tmp_path, capsys) -> None:
     """tools/progressive.py (docs/progressive.rst): one table row per prefix, PSNR
-    rising with the groups decoded, and a strip of the distinct decodings plus the
-    original."""
+    rising with the groups decoded, the same table in the file the page includes, and a
+    strip of the distinct decodings plus the original."""
     from PIL import Image
 
     from tools.progressive import main as progressive
@@ -71,10 +71,14 @@ def test_progressive_tool_prints_every_prefix_and_draws_them(tmp_path, capsys) -
     # A textured region: on a smooth one the second half of the channels can be all
     # zero at this size, and the last group then changes nothing.
     Image.open("samples/seeding.png").convert("RGB").crop((300, 200, 396, 264)).save(picture)
-    figure = tmp_path / "strip.png"
+    figure, table = tmp_path / "strip.png", tmp_path / "table.txt"
     argv = [str(picture), "--quality", "200", "--groups", "2", "--figure", str(figure)]
-    assert progressive([*argv, "--crop", "0", "0", "48", "32"]) == 0
-    rows = [ln.split() for ln in capsys.readouterr().out.splitlines() if ln[:1].isdigit()]
+    assert progressive([*argv, "--table", str(table), "--crop", "0", "0", "48", "32"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    rows = [ln.split() for ln in printed if ln[:1].isdigit()]
+    summary, blank, *written = table.read_text().splitlines()
+    assert blank == "" and written == printed[-len(written) :]
+    assert f"gives {rows[1][3]} dB of the final {rows[-1][3]} dB" in summary
     assert [int(r[2]) for r in rows] == [0, 1, 2, 2]  # ZS only, YS 0, YS 1, with EOC
     psnr = [float(r[3]) for r in rows]
     assert psnr[0] < psnr[1] < psnr[2] == psnr[3]

@@ -5,14 +5,17 @@
 
 Encodes the picture with ``--groups`` channel groups, then decodes every prefix that
 ends at a segment boundary (and the whole codestream) and prints a reStructuredText
-table: bytes, fraction of the file, channel groups decoded, PSNR-RGB. ``--figure``
-also draws the decoded prefixes side by side (the region ``--crop``, at full size).
+table: bytes, fraction of the file, channel groups decoded, PSNR-RGB. ``--table``
+also writes the table, after a sentence that sums it up, to a file that
+``docs/progressive.rst`` includes; ``--figure`` draws the decoded prefixes side by side
+(the region ``--crop``, at full size). ``scripts/ship-model.sh`` runs both.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+from pathlib import Path
 
 import numpy as np
 
@@ -26,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("image")
     ap.add_argument("--quality", type=int, default=200)
     ap.add_argument("--groups", type=int, default=4)
+    ap.add_argument("--table", help="also write the table (reStructuredText) to this file")
     ap.add_argument("--figure", help="also write the decoded prefixes as a picture strip")
     ap.add_argument(
         "--crop",
@@ -41,20 +45,37 @@ def main(argv: list[str] | None = None) -> int:
     # Every prefix ending after a segment, from the ZS on (PH and ZS are required, 5.5).
     ends = [s["offset"] + s["length"] + 10 for s in refdec.info(data)["segments"]][1:]
     print(f"{args.image}, quality {args.quality}, {len(data)} bytes, {args.groups} groups\n")
-    print("=======  ========  ======  =========")
-    print("bytes    fraction  groups  PSNR (dB)")
-    print("=======  ========  ======  =========")
+    rule = "=======  ========  ======  ========="
+    table = [rule, "bytes    fraction  groups  PSNR (dB)", rule]
     panels = []
+    first_group = None  # (bytes, PSNR) of the prefix that completes the first group
     for n in sorted(set(ends)):
         pic = refdec.decode(data, max_bytes=n)
         mse = np.mean((pic.samples.astype(np.float64) - image) ** 2)
         psnr = 10 * math.log10(255**2 / mse)
-        print(f"{n:<7}  {n / len(data):<8.3f}  {pic.groups_decoded:<6}  {psnr:.2f}")
+        table.append(f"{n:<7}  {n / len(data):<8.3f}  {pic.groups_decoded:<6}  {psnr:.2f}")
+        if pic.groups_decoded == 1 and first_group is None:
+            first_group = n, psnr
         caption = f"{n:,} bytes ({n / len(data):.0%})\n{groups(pic.groups_decoded)}, {psnr:.2f} dB"
         if panels and np.array_equal(panels[-1][0], pic.samples):
             panels.pop()  # the file without its EOC segment decodes as the whole file
         panels.append((pic.samples, caption))
-    print("=======  ========  ======  =========")
+    table.append(rule)
+    print("\n".join(table))
+    if args.table:
+        height, width = image.shape[:2]
+        summary = (
+            f"The picture is {width} x {height} and the whole codestream {len(data):,} bytes "
+            f"({8 * len(data) / (width * height):.2f} bpp) at quality {args.quality}, in "
+            f"{groups(args.groups)}"
+        )
+        if first_group is not None:
+            n, first = first_group
+            summary += (
+                f"; the first {100 * n / len(data):.0f} % of the file, up to the end of the first "
+                f"group, gives {first:.2f} dB of the final {psnr:.2f} dB"
+            )
+        Path(args.table).write_text(f"{summary}.\n\n" + "\n".join(table) + "\n")
     if args.figure:
         # One row: the distinct decodings, then the original.
         draw_panels([*panels, (image, "original")], args.crop, args.figure, columns=len(panels) + 1)
