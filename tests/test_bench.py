@@ -532,6 +532,52 @@ def test_committed_page_matches_its_data():
         assert (results / "compare.png").is_file()
 
 
+def test_figures_quoted_from_the_results_page_match_it(capsys):
+    """The WD (E.3.1), the README and the CLI's help quote measurements of the results
+    page; they must be those of the committed page, not of an earlier model."""
+    from openlic.bench import report
+
+    rd_json = report.load(ROOT / "docs" / "results" / "rd.json")
+    speed_json = report.load(ROOT / "docs" / "results" / "speed.json")
+    if rd_json is None or speed_json is None:
+        pytest.skip("no committed results")
+    fast = rd_json["bd_fast"]["openlic"]  # --refine 0 against the default encoder
+    speed = speed_json["summary"]
+    slow_s, fast_s = speed["encode_s_per_picture"], speed["encode_fast_s_per_picture"]
+
+    def flat(path: str) -> str:
+        return " ".join((ROOT / path).read_text().split())
+
+    code, help_text, _ = run_cli(capsys, "encode", "--help")
+    assert code == 0
+    about = (
+        f"about {slow_s / fast_s:.0f} times faster, files about "
+        f"{fast['bd_rate_psnr_rgb']:.0f} % larger"
+    )
+    quotes = [
+        (
+            flat("spec/annex-e-encoder.rst"),
+            f"without refinement needs {fast['bd_rate_psnr_rgb']:.1f} % more bits than the "
+            f"default at equal PSNR-RGB (and {-fast['bd_rate_msssim_db']:.1f} % fewer at "
+            "equal MS-SSIM",
+        ),
+        (
+            flat("spec/annex-e-encoder.rst"),
+            f"the default takes {slow_s:.2f} s per picture against {fast_s:.2f} s",
+        ),
+        (
+            flat("README.md"),
+            f"in {speed['decode_s_per_picture']:.3f} s a picture, "
+            f"{speed['float']['ratio_refdec_to_float']['end_to_end']:.2f} times the float32 "
+            "decoder's time",
+        ),
+        (flat("docs/cli.rst"), about),
+        (" ".join(help_text.split()), about),
+    ]
+    stale = [quote for text, quote in quotes if quote not in text]
+    assert not stale, f"update these quotes of docs/results (E.3.1, README, CLI help): {stale}"
+
+
 def run_cli(capsys, *args: str) -> tuple[int, str, str]:
     code = cli.main(list(args))
     out, err = capsys.readouterr()
