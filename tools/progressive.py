@@ -47,15 +47,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.image}, quality {args.quality}, {len(data)} bytes, {args.groups} groups\n")
     rule = "=======  ========  ======  ========="
     table = [rule, "bytes    fraction  groups  PSNR (dB)", rule]
-    panels = []
-    first_group = None  # (bytes, PSNR) of the prefix that completes the first group
+    panels, psnrs = [], {}  # PSNR by groups decoded, of the first prefix that has them
     for n in sorted(set(ends)):
         pic = refdec.decode(data, max_bytes=n)
         mse = np.mean((pic.samples.astype(np.float64) - image) ** 2)
         psnr = 10 * math.log10(255**2 / mse)
         table.append(f"{n:<7}  {n / len(data):<8.3f}  {pic.groups_decoded:<6}  {psnr:.2f}")
-        if pic.groups_decoded == 1 and first_group is None:
-            first_group = n, psnr
+        psnrs.setdefault(pic.groups_decoded, (n, psnr))
         caption = f"{n:,} bytes ({n / len(data):.0%})\n{groups(pic.groups_decoded)}, {psnr:.2f} dB"
         if panels and np.array_equal(panels[-1][0], pic.samples):
             panels.pop()  # the file without its EOC segment decodes as the whole file
@@ -69,11 +67,11 @@ def main(argv: list[str] | None = None) -> int:
             f"({8 * len(data) / (width * height):.2f} bpp) at quality {args.quality}, in "
             f"{groups(args.groups)}"
         )
-        if first_group is not None:
-            n, first = first_group
+        if 1 in psnrs:
+            n, first = psnrs[1]
             summary += (
                 f"; the first {100 * n / len(data):.0f} % of the file, up to the end of the first "
-                f"group, gives {first:.2f} dB of the final {psnr:.2f} dB"
+                f"group, gives {first:.2f} dB of the final {psnrs[args.groups][1]:.2f} dB"
             )
         Path(args.table).write_text(f"{summary}.\n\n" + "\n".join(table) + "\n")
     if args.figure:
