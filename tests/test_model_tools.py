@@ -1,5 +1,5 @@
-"""tools/widen_synthesis.py and tools/unit_activity.py: the diagnostics and starts of
-training runs that models/README describes."""
+"""tools/widen_synthesis.py, tools/unit_activity.py and tools/hyper_gain_probe.py: the
+diagnostics and starts of training runs that models/README describes."""
 
 from __future__ import annotations
 
@@ -85,3 +85,28 @@ def test_progressive_tool_prints_every_prefix_and_draws_them(tmp_path, capsys) -
     strip = Image.open(figure)
     # Three distinct prefixes and the original: four panels of 48 samples and a margin.
     assert strip.width == 4 * (48 + 12)
+
+
+def test_hyper_gain_probe_at_factor_one_is_the_model_and_coarser_z_costs_less(
+    tiny: OpenLICModel,
+) -> None:
+    """tools/hyper_gain_probe.py (models/README): gain 1 and dead zone 0 code the
+    picture as tools/quality_range.py does; a smaller gain spends fewer bits on z."""
+    import encoder.export as export
+    from tools.hyper_gain_probe import probe
+    from tools.quality_range import code
+
+    x = torch.from_numpy(_patches(1)[0]).permute(2, 0, 1)[None].float() / 255
+    res = probe(tiny, [x], [1.0, 0.5], [0, 200])
+    g, ig = (
+        torch.from_numpy(t).float()
+        for t in export.quality_gains(
+            tiny, export.NUM_QUALITIES, export.QUALITY_BELOW, export.QUALITY_ABOVE
+        )
+    )
+    for q in (0, 200):
+        bpp, psnr = code(tiny, x, g[q], ig[q])
+        assert res[(1.0, q)][0] == pytest.approx(bpp, rel=1e-5)
+        assert res[(1.0, q)][2] == pytest.approx(psnr, rel=1e-5)
+        assert res[(0.5, q)][1] < res[(1.0, q)][1]
+    assert probe(tiny, [x], [0.0], [0], mode="dead-zone")[(0.0, 0)] == pytest.approx(res[(1.0, 0)])
