@@ -5,6 +5,8 @@
 # here, the visual comparison, speed, the page). Codecs that are not installed are
 # skipped with a message; for all of them (Debian):
 #   apt-get install -y ffmpeg libjxl-tools
+# which this script runs itself when it runs as root with apt-get (a fresh machine would
+# otherwise drop HEVC and JPEG XL from the page without anyone asking for it).
 #
 #   bash scripts/bench.sh                       # the 24 Kodak pictures
 #   bash scripts/bench.sh --images DIR --limit 3
@@ -22,8 +24,15 @@ case " ${args[*]-} " in
 *" --images "*) ;;
 *) args=(--images "${OPENLIC_KODAK:-/work/shared/data/kodak}" "${args[@]}") ;;
 esac
-for tool in ffmpeg cjxl; do
-    command -v "$tool" >/dev/null 2>&1 ||
-        echo "note: $tool not found; install with: apt-get install -y ffmpeg libjxl-tools" >&2
-done
+if ! command -v ffmpeg >/dev/null 2>&1 || ! command -v cjxl >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "bench.sh: installing ffmpeg and libjxl-tools with apt-get" >&2
+        { apt-get update -qq && apt-get install -y -qq ffmpeg libjxl-tools; } >&2 ||
+            echo "note: apt-get install -y ffmpeg libjxl-tools failed" >&2
+    fi
+    for tool in ffmpeg cjxl; do
+        command -v "$tool" >/dev/null 2>&1 ||
+            echo "note: $tool not found; install with: apt-get install -y ffmpeg libjxl-tools" >&2
+    done
+fi
 exec "$VENV/bin/openlic" bench all "${args[@]}"
