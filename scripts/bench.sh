@@ -24,15 +24,14 @@ case " ${args[*]-} " in
 *" --images "*) ;;
 *) args=(--images "${OPENLIC_KODAK:-/work/shared/data/kodak}" "${args[@]}") ;;
 esac
-if ! command -v ffmpeg >/dev/null 2>&1 || ! command -v cjxl >/dev/null 2>&1; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        echo "bench.sh: installing ffmpeg and libjxl-tools with apt-get" >&2
-        { apt-get update -qq && apt-get install -y -qq ffmpeg libjxl-tools; } >&2 ||
-            echo "note: apt-get install -y ffmpeg libjxl-tools failed" >&2
-    fi
-    for tool in ffmpeg cjxl; do
-        command -v "$tool" >/dev/null 2>&1 ||
-            echo "note: $tool not found; install with: apt-get install -y ffmpeg libjxl-tools" >&2
-    done
+# (command -v with several names succeeds when any one is found: test each)
+if { ! command -v ffmpeg || ! command -v cjxl; } >/dev/null 2>&1 && [ "$(id -u)" = 0 ] &&
+    command -v apt-get >/dev/null 2>&1; then
+    echo "bench.sh: installing ffmpeg and libjxl-tools with apt-get" >&2
+    { apt-get update -qq && apt-get install -y -qq ffmpeg libjxl-tools; } >&2 || true
 fi
+for tool in ffmpeg cjxl; do
+    command -v "$tool" >/dev/null 2>&1 ||
+        echo "note: $tool not found; install with: apt-get install -y ffmpeg libjxl-tools" >&2
+done
 exec "$VENV/bin/openlic" bench all "${args[@]}"
