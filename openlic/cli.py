@@ -387,17 +387,21 @@ def _machine() -> dict:
     return describe()
 
 
-def _bench_codecs(args: argparse.Namespace, **openlic_kwargs: Any) -> list:
-    """The codecs of ``--codecs`` (default: all); OpenLIC with ``--params``,
-    ``--refine`` and ``openlic_kwargs``."""
+def _bench_codecs(
+    args: argparse.Namespace, default: Sequence[str] | None = None, **openlic_kwargs: Any
+) -> list:
+    """The codecs of ``--codecs`` (by default ``default``, or all); OpenLIC with
+    ``--params``, ``--refine`` and ``openlic_kwargs``."""
     from openlic.bench import codecs as bcodecs
 
-    names = bcodecs.ALL if not args.codecs else [c.strip() for c in args.codecs.split(",")]
+    names = default or bcodecs.ALL
+    if args.codecs:
+        names = [c.strip() for c in args.codecs.split(",")]
     openlic_kwargs["params_path"] = Path(args.params) if args.params else None
     if args.refine is not None:
         openlic_kwargs["refine_iterations"] = args.refine
     return [
-        _bench_call(bcodecs.make_codec, n, **openlic_kwargs) if n == "openlic"
+        _bench_call(bcodecs.make_codec, n, **openlic_kwargs) if n.startswith("openlic")
         else _bench_call(bcodecs.make_codec, n)
         for n in names
     ]
@@ -467,6 +471,7 @@ DEFAULT_COMPARE_BPP = 0.25
 
 def _bench_compare(args: argparse.Namespace) -> dict:
     _require_torch()
+    from openlic.bench import codecs as bcodecs
     from openlic.bench.compare import run_compare
 
     _existing_file(args.params, "parameter set")
@@ -477,7 +482,9 @@ def _bench_compare(args: argparse.Namespace) -> dict:
         if wanted:
             raise CliError(f"no picture '{wanted}' in '{args.images}'")
         picture = images[0]
-    codecs = _bench_codecs(args)
+    # OpenLIC at matched rates is OpenLIC again: the comparison codes each codec at the
+    # target rate anyway.
+    codecs = _bench_codecs(args, [n for n in bcodecs.ALL if n != "openlic-matched"])
     out = Path(args.out if args.out is not None else DEFAULT_RESULTS)
     result = _bench_call(
         run_compare, picture, codecs, getattr(args, "bpp", None) or DEFAULT_COMPARE_BPP, out,
@@ -735,7 +742,8 @@ def _add_bench_parser(sub: Any, fmt: type) -> None:
 
     def rd_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("--codecs", metavar="LIST",
-                       help="comma-separated codecs (default: all): openlic, jpeg, "
+                       help="comma-separated codecs (default: all): openlic, openlic-matched "
+                       "(OpenLIC at the JPEG AI rates by its rate control), jpeg, "
                        "jpeg2000, webp, avif, jpegxl, hevc")
         p.add_argument("--qualities", type=_quality_list, metavar="Q1,Q2,...",
                        help="OpenLIC quality indices (default: 0,32,...,224,255)")

@@ -265,6 +265,73 @@ def test_bd_of_openlic_and_fast_against_toy(pictures):
     assert _docutils_errors(text) == []
 
 
+def test_per_picture_bd_and_matched_curve_sections(pictures):
+    """Per picture: 0.7 of the toy's bits on p0 and 0.9 on p1 give -30 and -10 %, mean
+    -20; the rate-matched curve (0.8 of the bits) is a third test curve."""
+    pytest.importorskip("scipy")
+    from openlic.bench import rd, report
+    from openlic.bench.codecs import Curve
+
+    class Three(Quantiser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.name = "openlic"
+            self.curves = {"openlic": Curve("OpenLIC"),
+                           "openlic-matched": Curve("OpenLIC at matched rates")}
+
+        def points(self, image):
+            factor = (0.7, 0.9)[self.seen]  # run_rd codes p0.png, then p1.png
+            self.seen += 1
+            for p in super().points(image):
+                yield Point("openlic", p.param, factor * p.bits, p.recon)
+                yield Point("openlic-matched", p.param, 0.8 * p.bits, p.recon)
+
+    three = Three()
+    three.seen = 0
+    res = rd.run_rd(rd.list_images(pictures), [Quantiser(), three], progress=False,
+                    log=lambda m: None)
+    per = res["bd_per_picture"]["toy"]["psnr_rgb"]
+    assert per["pictures"] == {"p0.png": pytest.approx(-30.0, abs=1e-3),
+                               "p1.png": pytest.approx(-10.0, abs=1e-3)}
+    assert per["mean"] == pytest.approx(-20.0, abs=1e-3)
+    assert (per["min"], per["max"]) == (pytest.approx(-30.0, abs=1e-3),
+                                        pytest.approx(-10.0, abs=1e-3))
+    assert (per["better"], per["n"]) == (2, 2)
+    # The average curve sees 0.8 of the toy's bits on average: -20 % too.
+    assert res["bd"]["toy"]["bd_rate_psnr_rgb"] == pytest.approx(-20.0, abs=1e-3)
+    assert res["bd_matched"]["toy"]["bd_rate_psnr_rgb"] == pytest.approx(-20.0, abs=1e-3)
+    text = report.render(res, None)
+    assert "BD-rate picture by picture" in text and "-20.0 % (median -20.0)" in text
+    assert "-30.0 to -10.0 %" in text and "2 of 2" in text
+    assert "Rate-matched" in text
+    assert _docutils_errors(text) == []
+
+
+def test_openlic_codec_at_matched_rates(tiny_codec):
+    """Each point is the encoder's own search for the target rate, decoded by refdec."""
+    pytest.importorskip("torch")
+    import refdec
+    from encoder import encode_detailed
+    from openlic.bench.codecs import OpenLIC, OpenLICMatched
+
+    codec, path = tiny_codec
+    c = make_codec("openlic-matched", params_path=path, codec=codec, refine_iterations=0,
+                   float_checkpoint=path, qualities=(3,))  # the last two are OpenLIC's alone
+    assert isinstance(c, OpenLICMatched) and list(c.curves) == ["openlic-matched"]
+    assert c.params == (0.06, 0.12, 0.25, 0.5, 0.75) and "latent refinement: 0" in c.settings
+    plain = OpenLIC(params_path=path, qualities=(), refine_iterations=0, codec=codec)
+    assert c.signature() != plain.signature()
+    image = picture(40, 56)
+    pts = list(OpenLICMatched(params_path=path, rates=(0.3, 1.5), refine_iterations=0,
+                              codec=codec).points(image))
+    assert [(p.curve, p.param) for p in pts] == [("openlic-matched", 0.3),
+                                                ("openlic-matched", 1.5)]
+    for p in pts:
+        enc = encode_detailed(image, bpp=p.param, refine_iterations=0, codec=codec)
+        assert p.bits == 8 * len(enc.data)
+        assert np.array_equal(p.recon, refdec.decode(enc.data, params_path=path).samples)
+
+
 def test_openlic_codec_with_refinement(tiny_codec):
     pytest.importorskip("torch")
     from encoder.export import encoder_weights

@@ -9,6 +9,8 @@ are skipped by the benchmark.
 name       implementation and settings
 =========  ==============================================================================
 openlic    :func:`encoder.encode_detailed` (quality index), decoded by :func:`refdec.decode`
+openlic-   the same encoder at a target rate (``bpp``: the rate control of WD E.3, as
+matched    ``openlic encode --bpp``), at the JPEG AI test rates, for each picture
 jpeg       Pillow with libjpeg-turbo: baseline, 4:2:0, standard Huffman tables
 jpeg2000   Pillow with OpenJPEG: J2K codestream, 9/7 wavelet, colour transform, rate
            control to the target rate (one quality layer)
@@ -440,6 +442,8 @@ class HEVC(Codec):
 # -- OpenLIC ---------------------------------------------------------------------------
 
 DEFAULT_QUALITIES = (0, 32, 64, 96, 128, 160, 192, 224, 255)
+JPEG_AI_RATES = (0.06, 0.12, 0.25, 0.50, 0.75)
+"""The test rates of the JPEG AI call for proposals (bits per pixel)."""
 
 
 class OpenLIC(Codec):
@@ -593,19 +597,72 @@ class OpenLIC(Codec):
                 yield Point("openlic-float-est", float(q), est_bits, rec)
 
 
+class OpenLICMatched(OpenLIC):
+    """OpenLIC at target rates: each picture coded at each rate of ``rates`` by the
+    encoder's rate control (``encode_detailed(bpp=...)``, ``openlic encode --bpp``: the
+    quality index whose refined codestream, headers included, lies nearest the target,
+    WD E.3), the curve ``openlic-matched``.
+
+    This is how the JPEG AI call for proposals codes its test set (every picture at
+    every test rate), and how the JPEG 2000 anchor here is coded (rate control to the
+    target). An average curve at fixed quality indices gives each picture the bits its
+    content costs; at matched rates every picture gets the same rate, the allocation
+    the average of PSNR values favours (docs/results.rst, "Rate-matched").
+    """
+
+    def __init__(
+        self,
+        *,
+        params_path: Path | None = None,
+        rates: Sequence[float] = JPEG_AI_RATES,
+        refine_iterations: int | None = None,
+        codec: Any = None,
+    ) -> None:
+        super().__init__(params_path=params_path, qualities=(),
+                         refine_iterations=refine_iterations, codec=codec)
+        self.name = "openlic-matched"
+        self.label = "OpenLIC at matched rates"
+        self.params = tuple(float(r) for r in rates)
+        self.param_name = "target bpp"
+        steps = "the encoder's default" if refine_iterations is None else refine_iterations
+        self.settings = (
+            "encoder.encode_detailed with a target rate (openlic encode --bpp), latent "
+            f"refinement: {steps}; decoded by refdec"
+        )
+        self.curves = {
+            "openlic-matched": Curve("OpenLIC at matched rates (openlic encode --bpp)")
+        }
+
+    def compress(self, image: np.ndarray, param: float) -> bytes:
+        """The codestream nearest the target rate ``param`` (bits per pixel)."""
+        from encoder import encode
+
+        return encode(image, bit_depth=8, bpp=float(param),
+                      refine_iterations=self.refine_iterations, codec=self.codec())
+
+    # Each target rate coded (compress) and decoded by refdec, not OpenLIC's sweep.
+    points = Codec.points
+
+
 # -- registry --------------------------------------------------------------------------
 
 CLASSICAL = ("jpeg", "jpeg2000", "webp", "avif", "jpegxl", "hevc")
-ALL = ("openlic", *CLASSICAL)
+ALL = ("openlic", "openlic-matched", *CLASSICAL)
 
 
 def make_codec(name: str, **openlic_kwargs: Any) -> Codec:
+    """The codec ``name``; ``openlic_kwargs`` go to :class:`OpenLIC`, and those that
+    apply to it to :class:`OpenLICMatched`."""
     classes = {
         "jpeg": JPEG, "jpeg2000": JPEG2000, "webp": WebP, "avif": AVIF,
         "jpegxl": JPEGXL, "hevc": HEVC,
     }
     if name == "openlic":
         return OpenLIC(**openlic_kwargs)
+    if name == "openlic-matched":
+        keys = ("params_path", "refine_iterations", "codec")
+        shared = {k: v for k, v in openlic_kwargs.items() if k in keys}
+        return OpenLICMatched(**shared)
     if name not in classes:
         raise BenchError(f"unknown codec '{name}' (choose from {', '.join(ALL)})")
     return classes[name]()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from openlic.bench import BenchError
 
 STYLE = {
     "openlic": {"color": "#d62728", "linewidth": 2.4, "marker": "o", "zorder": 5},
     "openlic-fast": {"color": "#ff7f0e", "linewidth": 1.6, "marker": "o", "zorder": 5},
+    "openlic-matched": {"color": "#8b0000", "linestyle": "-.", "marker": "D", "zorder": 6},
     "openlic-float": {"color": "#d62728", "linestyle": "--", "marker": "x", "zorder": 4},
     "openlic-float-est": {"color": "#ff9896", "linestyle": ":", "marker": "x", "zorder": 4},
     "jpeg": {"color": "#7f7f7f", "marker": "s"},
@@ -21,6 +23,11 @@ STYLE = {
     "mbt2018-mean": {"color": "#bcbd22", "linestyle": "--", "marker": "."},
 }
 
+PER_PICTURE_FIGURE = "bd-per-picture.png"
+PER_PICTURE_ANCHORS = ("jpeg2000", "webp")
+"""The anchors of the per-picture figure: those the rate-distortion target names
+besides JPEG, which every picture beats by far."""
+
 FIGURES = {
     "rd-psnr.png": ("psnr_rgb", "PSNR on RGB (dB)"),
     "rd-msssim.png": ("msssim_db", "MS-SSIM (dB), -10 log10(1 - MS-SSIM)"),
@@ -28,7 +35,8 @@ FIGURES = {
 
 
 def plot_rd(results: dict, out_dir: Path, *, max_bpp: float = 2.0) -> list[Path]:
-    """Write :data:`FIGURES` into ``out_dir``; returns their paths."""
+    """Write :data:`FIGURES` into ``out_dir``, and :data:`PER_PICTURE_FIGURE` where the
+    results have per-picture BD-rates; returns their paths."""
     try:
         import matplotlib
 
@@ -74,4 +82,34 @@ def plot_rd(results: dict, out_dir: Path, *, max_bpp: float = 2.0) -> list[Path]
         fig.savefig(path, metadata={"Software": None})
         plt.close(fig)
         written.append(path)
+    per = results.get("bd_per_picture") or {}
+    anchors = [a for a in PER_PICTURE_ANCHORS if a in per]
+    if anchors:
+        written.append(_plot_per_picture(plt, results, anchors, out_dir / PER_PICTURE_FIGURE))
     return written
+
+
+def _plot_per_picture(plt: Any, results: dict, anchors: list[str], path: Path) -> Path:
+    """Horizontal bars: the PSNR-RGB BD-rate of OpenLIC on each picture, per anchor."""
+    names = [p["name"] for p in results["pictures"]]
+    per = results["bd_per_picture"]
+    fig, ax = plt.subplots(figsize=(7.0, 0.9 + 0.28 * len(names)), dpi=100)
+    height = 0.8 / len(anchors)
+    for i, a in enumerate(anchors):
+        values = per[a]["psnr_rgb"]["pictures"]
+        ys = [k + (i - (len(anchors) - 1) / 2) * height for k in range(len(names))]
+        xs = [values.get(n) if values.get(n) is not None else 0.0 for n in names]
+        mean = per[a]["psnr_rgb"]["mean"]
+        label = results["curves"][a]["label"] + (f" (mean {mean:+.1f} %)" if mean is not None
+                                                 else "")
+        ax.barh(ys, xs, height=height, color=STYLE[a]["color"], label=label)
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_yticks(range(len(names)), [Path(n).stem for n in names], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("BD-rate of OpenLIC, PSNR-RGB (%): negative, fewer bits")
+    ax.grid(True, axis="x", alpha=0.3)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, metadata={"Software": None})
+    plt.close(fig)
+    return path

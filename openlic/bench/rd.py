@@ -33,15 +33,16 @@ from typing import Any
 import numpy as np
 
 from openlic.bench import BenchError, bdrate
-from openlic.bench.codecs import Codec
+from openlic.bench.codecs import JPEG_AI_RATES, Codec
 from openlic.bench.machine import load_average
 from openlic.bench.metrics import all_metrics, msssim_available, msssim_db
 from openlic.bench.reference import CROSS_CHECKS, REFERENCES, SOURCE_URL
 
-JPEG_AI_RATES = (0.06, 0.12, 0.25, 0.50, 0.75)
 METRICS = ("psnr_rgb", "psnr_ycbcr", "msssim", "msssim_db")
 BD_METRICS = ("psnr_rgb", "psnr_ycbcr", "msssim_db")
 TEST_CURVE = "openlic"
+MATCHED_CURVE = "openlic-matched"
+"""OpenLIC coded at the JPEG AI test rates by its rate control (a third test curve)."""
 FAST_CURVE = "openlic-fast"
 """The encoder without latent refinement (``--refine 0``), a second test curve, and the
 one the float model's curves share their residuals with (the quantisation loss)."""
@@ -175,6 +176,47 @@ def bd_table(curves: dict[str, list[dict]], test: str = TEST_CURVE) -> dict[str,
         row["bd_msssim_db"] = bdrate.bd_quality(
             _col(pts, "bpp"), _col(pts, "msssim_db"), _col(t, "bpp"), _col(t, "msssim_db")
         )
+        out[name] = row
+    return out
+
+
+def per_picture_bd(
+    per_curve: dict[str, dict[str, list[dict]]], test: str = TEST_CURVE
+) -> dict[str, dict]:
+    """BD-rate of ``test`` against every other curve computed picture by picture, on
+    each picture's own points, and summarised by their mean (as the common test
+    conditions of JVET, AOM and JPEG AI summarise a test set), median and range.
+
+    For each anchor and metric of :data:`BD_METRICS`: ``mean``, ``median``, ``min``,
+    ``max``, ``better`` (pictures where ``test`` needs fewer bits), ``n`` (pictures
+    whose curves overlap) and ``pictures`` (name -> BD-rate, None without overlap).
+    """
+    if test not in per_curve:
+        return {}
+    mine = per_curve[test]
+    out: dict[str, dict] = {}
+    for name, imgs in per_curve.items():
+        if name == test:
+            continue
+        row: dict[str, Any] = {}
+        for m in BD_METRICS:
+            values = {}
+            for img, rows in imgs.items():
+                if img in mine:
+                    values[img] = bdrate.bd_rate(
+                        _col(rows, "bpp"), _col(rows, m), _col(mine[img], "bpp"),
+                        _col(mine[img], m),
+                    )
+            found = [v for v in values.values() if v is not None]
+            row[m] = {
+                "mean": float(np.mean(found)) if found else None,
+                "median": float(np.median(found)) if found else None,
+                "min": min(found, default=None),
+                "max": max(found, default=None),
+                "better": sum(v < 0 for v in found),
+                "n": len(found),
+                "pictures": values,
+            }
         out[name] = row
     return out
 
@@ -318,6 +360,8 @@ def run_rd(
         },
         "bd": bd_table(all_curves),
         "bd_fast": bd_table(all_curves, FAST_CURVE),
+        "bd_matched": bd_table(all_curves, MATCHED_CURVE),
+        "bd_per_picture": per_picture_bd(per_curve),
         "cross_checks": cross_checks(averages),
         "jpeg_ai_rates": rates_table(all_curves),
         "per_image": {
