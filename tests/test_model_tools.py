@@ -1,7 +1,10 @@
-"""tools/widen_synthesis.py, tools/unit_activity.py and tools/hyper_gain_probe.py: the
-diagnostics and starts of training runs that models/README describes."""
+"""tools/widen_synthesis.py, tools/unit_activity.py, tools/hyper_gain_probe.py and
+tools/dequant_offset_probe.py: the diagnostics and starts of training runs that
+models/README describes."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pytest
@@ -110,3 +113,30 @@ def test_hyper_gain_probe_at_factor_one_is_the_model_and_coarser_z_costs_less(
         assert res[(1.0, q)][2] == pytest.approx(psnr, rel=1e-5)
         assert res[(0.5, q)][1] < res[(1.0, q)][1]
     assert probe(tiny, [x], [0.0], [0], mode="dead-zone")[(0.0, 0)] == pytest.approx(res[(1.0, 0)])
+
+
+def test_dequant_offset_probe_fits_the_mean_distance_to_the_integer(tiny: OpenLICModel) -> None:
+    """tools/dequant_offset_probe.py (models/README): the offsets are the mean of
+    sign(k) (k - r) per scale bin and |k| class; zero offsets decode the plain picture."""
+    from tools.dequant_offset_probe import SCALE_EDGES, Coded, fit_offsets, probe, with_offsets
+
+    c = Coded.__new__(Coded)
+    c.r = torch.tensor([0.7, -0.6, 1.9, 0.2, -2.8, 0.9])
+    c.k = torch.round(c.r)
+    c.scale = torch.tensor([0.1, 0.1, 0.1, 0.1, 3.0, 3.0])
+    delta = fit_offsets([c])
+    assert delta.shape == (len(SCALE_EDGES) - 1, 2)
+    assert delta[0, 0] == pytest.approx((0.3 + 0.4) / 2)  # 0.7 -> 1, -0.6 -> -1
+    assert delta[0, 1] == pytest.approx(0.1)  # 1.9 -> 2
+    assert delta[-1, 0] == pytest.approx(0.1) and delta[-1, 1] == pytest.approx(0.2)
+    assert with_offsets(c, delta)[0] == pytest.approx(1 - 0.35)
+    assert with_offsets(c, delta)[3] == 0  # zeros stay zeros
+
+    x = torch.from_numpy(_patches(1)[0]).permute(2, 0, 1)[None].float() / 255
+    res = probe(tiny, [x, x.flip(-1)], [0, 255])
+    for delta, plain, shifted in res.values():
+        assert np.all(np.abs(delta) <= 0.5) and math.isfinite(plain) and math.isfinite(shifted)
+    g = torch.ones(1, TINY.m_latent, 1, 1)
+    coded = Coded(tiny, x, g, g)
+    zero = np.zeros((len(SCALE_EDGES) - 1, 2))
+    assert coded.psnr(tiny, with_offsets(coded, zero)) == coded.psnr(tiny, coded.k)
