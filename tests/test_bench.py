@@ -307,6 +307,15 @@ def test_per_picture_bd_and_matched_curve_sections(pictures):
     assert _docutils_errors(text) == []
 
 
+def test_rate_control_deviations_of_the_matched_curve():
+    from openlic.bench import report
+
+    rd = {"pictures": [{"name": "a.png", "width": 10, "height": 10}],
+          "per_image": {"openlic-matched": {"a.png": [[0.5, 51.0, 30.0], [1.0, 98.0, 33.0]]}}}
+    assert report._rate_misses(rd) == [pytest.approx(2.0), pytest.approx(-2.0)]
+    assert report._rate_misses({"pictures": []}) == []
+
+
 def test_openlic_codec_at_matched_rates(tiny_codec):
     """Each point is the encoder's own search for the target rate, decoded by refdec."""
     pytest.importorskip("torch")

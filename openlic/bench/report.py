@@ -180,7 +180,24 @@ def _matched_lines(rd: dict) -> list[str]:
         "",
     ]
     out += _bd_anchor_table(rd, matched)
+    misses = _rate_misses(rd)
+    if misses:
+        worst = max(misses, key=abs)
+        out += [
+            f"The rate control landed within {abs(worst):.1f} % of its target on all "
+            f"{len(misses)} codestreams (largest deviation {worst:+.1f} %, mean absolute "
+            f"deviation {sum(map(abs, misses)) / len(misses):.2f} %).",
+            "",
+        ]
     return out
+
+
+def _rate_misses(rd: dict) -> list[float]:
+    """Per codestream of the matched curve: its rate's deviation from the target, %."""
+    sizes = {p["name"]: p["width"] * p["height"] for p in rd.get("pictures", [])}
+    rows = (rd.get("per_image") or {}).get("openlic-matched", {})
+    return [100.0 * (bits / sizes[name] / param - 1.0)
+            for name, points in rows.items() for param, bits, *_ in points]
 
 
 def rd_lines(rd: dict, fig_dir: str) -> list[str]:
