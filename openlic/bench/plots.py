@@ -25,8 +25,8 @@ STYLE = {
 
 PER_PICTURE_FIGURE = "bd-per-picture.png"
 PER_PICTURE_ANCHORS = ("jpeg2000", "webp")
-"""The anchors of the per-picture figure: those the rate-distortion target names
-besides JPEG, which every picture beats by far."""
+"""The anchors of the per-picture figure: those of the project's rate-distortion
+target besides JPEG."""
 
 FIGURES = {
     "rd-psnr.png": ("psnr_rgb", "PSNR on RGB (dB)"),

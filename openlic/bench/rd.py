@@ -185,7 +185,7 @@ def per_picture_bd(
 ) -> dict[str, dict]:
     """BD-rate of ``test`` against every other curve computed picture by picture, on
     each picture's own points, and summarised by their mean (as the common test
-    conditions of JVET, AOM and JPEG AI summarise a test set), median and range.
+    conditions of JVET and AOM summarise a test set), median and range.
 
     For each anchor and metric of :data:`BD_METRICS`: ``mean``, ``median``, ``min``,
     ``max``, ``better`` (pictures where ``test`` needs fewer bits), ``n`` (pictures
