@@ -537,7 +537,13 @@ def method_lines() -> list[str]:
         "interpolation (scipy's ``PchipInterpolator``) of log rate against quality, "
         "integrated exactly over the overlapping quality range; dominated points (more "
         "bits, no better quality) are dropped first. Checked by tests: identical curves "
-        "give 0 %, rates scaled by 0.9 give -10 %.",
+        "give 0 %, rates scaled by 0.9 give -10 %. On **average curves** (bpp and every "
+        "metric averaged over the pictures at each parameter of a codec; the headline "
+        "tables) or **picture by picture** (each picture's own curves, then the mean of "
+        "the BD-rates).",
+        "* **Rate-matched**: OpenLIC's rate control (``openlic encode --bpp``) codes each "
+        "picture at each JPEG AI test rate; JPEG 2000's rate control codes it at each of "
+        "its target rates. The other codecs have fixed quality parameters.",
         f"* **Regenerate** everything on this page: ``{REGENERATE}`` (``openlic bench all "
         "--images /work/shared/data/kodak``); ``openlic bench rd --compare "
         "docs/results/rd.json`` re-measures and compares with the figures published here.",
