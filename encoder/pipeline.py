@@ -175,7 +175,7 @@ def tiled_analysis(
     return y
 
 
-def _picture(image: np.ndarray, bit_depth: int) -> torch.Tensor:
+def picture_tensor(image: np.ndarray, bit_depth: int) -> torch.Tensor:
     """The samples scaled to 0..1, as a (1, 3, H, W) tensor (E.3 step 1)."""
     x = torch.from_numpy(image.astype(np.float32) / ((1 << bit_depth) - 1))
     return x.permute(2, 0, 1)[None]
@@ -185,7 +185,7 @@ def _picture(image: np.ndarray, bit_depth: int) -> torch.Tensor:
 def analyse(codec: Codec, image: np.ndarray, bit_depth: int) -> Analysis:
     """Run the analysis transforms and the (integer) hyper synthesis."""
     h, w = image.shape[:2]
-    x = F.pad(_picture(image, bit_depth), (0, -w % 64, 0, -h % 64), mode="replicate")
+    x = F.pad(picture_tensor(image, bit_depth), (0, -w % 64, 0, -h % 64), mode="replicate")
     hy, wy = math.ceil(h / 16), math.ceil(w / 16)
     hz, wz = math.ceil(hy / 4), math.ceil(wy / 4)
     model = codec.model
@@ -222,7 +222,7 @@ def refine_analysis(
             f"refinement is limited to pictures of {REFINE_MAX_PIXELS} pixels "
             f"({a.width}x{a.height} has {a.width * a.height}); encode without it"
         )
-    x = _picture(image, bit_depth)
+    x = picture_tensor(image, bit_depth)
     gain, inv_gain = (
         codec.quality[k][quality][None, :, None, None] for k in ("gain", "inverse_gain")
     )

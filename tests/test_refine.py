@@ -55,7 +55,7 @@ def test_soft_rounding_tends_to_rounding():
 
 def _start(codec, image, quality):
     a = analyse(codec, image, 8)
-    x = pipeline._picture(image, 8)
+    x = pipeline.picture_tensor(image, 8)
     gain, inv_gain = (
         codec.quality[k][quality][None, :, None, None] for k in ("gain", "inverse_gain")
     )

@@ -27,10 +27,11 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
 
 from encoder.export import NUM_QUALITIES, QUALITY_ABOVE, QUALITY_BELOW, load_model, quality_gains
 from encoder.model import OpenLICModel, run_chain
+from encoder.pictures import read_image
+from encoder.pipeline import picture_tensor
 from encoder.train import pad_to
 
 SCALE_EDGES = np.array([0.0, 0.15, 0.25, 0.35, 0.5, 0.7, 1.0, 1.5, 2.5, np.inf])
@@ -119,11 +120,7 @@ def main() -> int:
         ap.error("give at least two pictures: the first half fits, the second measures")
     torch.set_num_threads(1)
     model = load_model(args.checkpoint)
-    pictures = [
-        torch.from_numpy(np.array(Image.open(p).convert("RGB"))).permute(2, 0, 1)[None].float()
-        / 255.0
-        for p in args.images
-    ]
+    pictures = [picture_tensor(*read_image(p)) for p in args.images]
     print("scale bins:", " ".join(f"{e:g}" for e in SCALE_EDGES[1:-1]))
     for q, (delta, plain, shifted) in probe(model, pictures, args.qualities).items():
         print(f"quality {q}: offsets |k| = 1: {np.round(delta[:, 0], 3)}")

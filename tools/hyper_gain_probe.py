@@ -29,10 +29,11 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
 
 from encoder.export import NUM_QUALITIES, QUALITY_ABOVE, QUALITY_BELOW, load_model, quality_gains
 from encoder.model import OpenLICModel, gaussian_likelihood, run_chain
+from encoder.pictures import read_image
+from encoder.pipeline import picture_tensor
 from encoder.train import pad_to
 from openlic.bench.bdrate import bd_rate
 
@@ -94,11 +95,7 @@ def main() -> int:
     args = ap.parse_args()
     torch.set_num_threads(1)
     model = load_model(args.checkpoint)
-    pictures = [
-        torch.from_numpy(np.array(Image.open(p).convert("RGB"))).permute(2, 0, 1)[None].float()
-        / 255.0
-        for p in args.images
-    ]
+    pictures = [picture_tensor(*read_image(p)) for p in args.images]
     res = probe(model, pictures, args.factors, args.qualities, args.mode)
     print(f"{args.mode:<10} quality  bpp     bpp of z  PSNR (dB)")
     for a in args.factors:

@@ -22,7 +22,6 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
 
 from encoder.export import (
     NUM_QUALITIES,
@@ -32,6 +31,8 @@ from encoder.export import (
     quality_gains,
 )
 from encoder.model import gaussian_likelihood, run_chain
+from encoder.pictures import read_image
+from encoder.pipeline import picture_tensor
 from encoder.train import pad_to
 
 
@@ -70,11 +71,7 @@ def main() -> int:
     args = ap.parse_args()
     torch.set_num_threads(1)
     model = load_model(args.checkpoint)
-    pictures = [
-        torch.from_numpy(np.array(Image.open(p).convert("RGB"))).permute(2, 0, 1)[None].float()
-        / 255.0
-        for p in args.images
-    ]
+    pictures = [picture_tensor(*read_image(p)) for p in args.images]
     print("below  above  quality  bpp     PSNR (dB)")
     for below in args.below:
         for above in args.above:
