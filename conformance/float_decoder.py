@@ -64,9 +64,13 @@ def decode_float(
     parsed.check_against(params)
     hz, wz = hdr.hyper_height, hdr.hyper_width
     z_hat = decode_stream(
-        parsed.z_stream, hyper_symbol_tables(params, hz, wz), base_offset=parsed.z_offset
+        parsed.z_stream,
+        hyper_symbol_tables(params, hz, wz, hdr.hyper_step_log2),
+        base_offset=parsed.z_offset,
     ).reshape(params.mz, hz, wz)
-    mean_fp, ls_fp = hyper_synthesis(z_hat, params, hdr.latent_height, hdr.latent_width)
+    mean_fp, ls_fp = hyper_synthesis(
+        z_hat, params, hdr.latent_height, hdr.latent_width, hdr.hyper_step_log2
+    )
     r, _ = decode_latent(parsed, params, mean_fp, ls_fp)  # corrects mean_fp (WD 8.4.1)
     q = hdr.quality
     g = params.gain_mean[q].astype(dtype)[:, None, None]

@@ -169,7 +169,7 @@ class Toolkit:
 
     # encoding
 
-    def encode(self, picture, *, quality=160, tile_log2=5, groups=2):  # noqa: ANN001
+    def encode(self, picture, *, quality=160, tile_log2=5, groups=2, hyper_step=0):  # noqa: ANN001
         image, bit_depth, _ = picture
         return self.pipeline.encode_detailed(
             image,
@@ -177,6 +177,7 @@ class Toolkit:
             quality=quality,
             tile_size_log2=tile_log2,
             channel_groups=groups,
+            hyper_step_log2=hyper_step,
             # Refinement (WD E.3.1) descends in float arithmetic, whose last bits
             # depend on the machine: without it the suite is rebuilt bit for bit.
             refine_iterations=0,
@@ -231,16 +232,17 @@ class Toolkit:
         a, params = enc.analysis, self.params
         assert not params.ctx, "with context networks the tables depend on the residuals"
         hy, wy = a.mean_fp.shape[1:]
+        k = a.hyper_step_log2
         z = a.z_hat.astype(np.int64).copy()
         if z_change is not None:
             z_change(z)
-        mean_fp, ls_fp = self.hyper.hyper_synthesis(z.astype(np.int32), params, hy, wy)
+        mean_fp, ls_fp = self.hyper.hyper_synthesis(z.astype(np.int32), params, hy, wy, k)
         idx = self.latent.scale_indices(ls_fp, quality, params)
         r = enc.residuals.astype(np.int64).copy()
         if r_change is not None:
             r_change(r, idx)
         hz, wz = z.shape[1:]
-        z_stream = self.rans.encode(z.ravel(), self.hyper.hyper_symbol_tables(params, hz, wz))
+        z_stream = self.rans.encode(z.ravel(), self.hyper.hyper_symbol_tables(params, hz, wz, k))
         per = params.m // groups
         tiles = []
         for g in range(groups):
@@ -350,11 +352,14 @@ class Toolkit:
 
         parsed = self.cs.parse_codestream(data)
         hdr, params = parsed.header, self.params
+        k = hdr.hyper_step_log2
         z = decode_stream(
             parsed.z_stream,
-            self.hyper.hyper_symbol_tables(params, hdr.hyper_height, hdr.hyper_width),
+            self.hyper.hyper_symbol_tables(params, hdr.hyper_height, hdr.hyper_width, k),
         ).reshape(params.mz, hdr.hyper_height, hdr.hyper_width)
-        mean_fp, ls_fp = self.hyper.hyper_synthesis(z, params, hdr.latent_height, hdr.latent_width)
+        mean_fp, ls_fp = self.hyper.hyper_synthesis(
+            z, params, hdr.latent_height, hdr.latent_width, k
+        )
         r, _ = decode_latent(parsed, params, mean_fp, ls_fp)  # corrects ls_fp (WD 8.4.1)
         idx = self.latent.scale_indices(ls_fp, hdr.quality, params)
         per = params.m // hdr.num_channel_groups
@@ -413,12 +418,15 @@ class Builder:
 
     # helpers
 
-    def enc(self, picture, *, quality=160, tile_log2=5, groups=2):  # noqa: ANN001
-        e = self.kit.encode(picture, quality=quality, tile_log2=tile_log2, groups=groups)
+    def enc(self, picture, *, quality=160, tile_log2=5, groups=2, hyper_step=0):  # noqa: ANN001
+        e = self.kit.encode(
+            picture, quality=quality, tile_log2=tile_log2, groups=groups, hyper_step=hyper_step
+        )
         info = {
             "quality": quality,
             "tile_size_log2": tile_log2,
             "channel_groups": groups,
+            "hyper_step_log2": hyper_step,
             "bit_depth": picture[1],
         }
         return e, info
@@ -435,9 +443,12 @@ class Builder:
         quality=160,
         tile_log2=5,
         groups=2,
+        hyper_step=0,
         **kw,
     ) -> Draft:  # noqa: ANN001
-        e, info = self.enc(picture, quality=quality, tile_log2=tile_log2, groups=groups)
+        e, info = self.enc(
+            picture, quality=quality, tile_log2=tile_log2, groups=groups, hyper_step=hyper_step
+        )
         return Draft(
             id_,
             category,
@@ -772,7 +783,7 @@ class Builder:
         params = kit.params
 
         def unclipped_scale_index(z: np.ndarray) -> np.ndarray:
-            _, ls_fp = kit.hyper.hyper_synthesis(z.astype(np.int32), params, hy, wy)
+            _, ls_fp = kit.hyper.hyper_synthesis(z.astype(np.int32), params, hy, wy, 0)
             off = params.scale_offset[self.q_max].astype(np.int64)[:, None, None]
             return (ls_fp.astype(np.int64) + off + (1 << (params.f_ls - 1))) >> params.f_ls
 
@@ -1011,11 +1022,24 @@ class Builder:
             encoder=info,
             modifications=["colour_primaries = 9, transfer_characteristics = 16"],
         )
+        stepped = photo(128, 96, 300, 200)  # 2 x 2 hyper-latent positions
+        for k in (1, 2):
+            e_k, info_k = self.enc(stepped, quality=60, tile_log2=2, groups=2, hyper_step=k)
+            yield Draft(
+                f"hdr-hyper-step-{k}",
+                "header-fields",
+                f"A hyper-latent step of {1 << k} (hyper_step_log2 = {k}) at a low quality: "
+                f"its tables moved down by {self.kit.hyper.HYPER_STEP_TABLE_SHIFT[k]}, its "
+                f"values times {1 << k} into the hyper synthesis.",
+                ["7.2", "8.3.1", "8.3.2", *POSITIVE_CLAUSES],
+                ["hyper_step_log2", "hyper_data"],
+                e_k.data,
+                picture=stepped[2],
+                encoder=info_k,
+            )
         for id_, req, fld, v in (
             ("hdr-version-minor-1", "R-VERSION-MINOR", "version_minor", 1),
             ("hdr-version-minor-255", "R-VERSION-MINOR", "version_minor", 255),
-            ("hdr-reserved-1", "R-RESERVED", "reserved", 1),
-            ("hdr-reserved-255", "R-RESERVED", "reserved", 255),
         ):
             yield self.negative(
                 id_,
@@ -1423,6 +1447,8 @@ class Builder:
             ("neg-tile-size-1", "R-TILE-SIZE-LOG2", "tile_size_log2", 1, []),
             ("neg-tile-size-9", "R-TILE-SIZE-LOG2", "tile_size_log2", 9, []),
             ("neg-groups-0", "R-GROUPS-NONZERO", "num_channel_groups", 0, []),
+            ("neg-hyper-step-3", "R-HYPER-STEP", "hyper_step_log2", 3, []),
+            ("neg-hyper-step-255", "R-HYPER-STEP", "hyper_step_log2", 255, []),
         ):
             yield n(
                 id_,

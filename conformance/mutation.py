@@ -278,7 +278,7 @@ EQUIVALENT: tuple[tuple[str, str, str, str, str], ...] = (
         "<module>",
         "Violation.IGNORE",
         "*",
-        "the allowed values of a field that decoders ignore (version_minor, reserved) "
+        "the allowed values of the field that decoders ignore (version_minor) "
         "bind encoders only: the decoder reads and ignores any value",
     ),
     (

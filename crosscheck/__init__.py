@@ -62,11 +62,16 @@ def select_parameter_set(h: Header) -> ParameterSet:
     return ps
 
 
+HYPER_STEP_SHIFT = (0, 6, 11)
+"""HyperStepShift[k] of WD 8.3.1."""
+
+
 def decode_hyper_latent(cs: Codestream, ps: ParameterSet, tables: Tables) -> np.ndarray:
     """DecodeHyperLatent of WD 8.3.1: MZ x Hz x Wz values, channel by channel, with the
-    table z_table[c] of their channel."""
+    table zIdx[c] = Max(0, z_table[c] - HyperStepShift[k]) of their channel."""
     h = cs.header
-    idx = np.repeat(ps.z_table, h.hz * h.wz)
+    z_idx = np.maximum(ps.z_table - HYPER_STEP_SHIFT[h.hyper_step_log2], 0)
+    idx = np.repeat(z_idx, h.hz * h.wz)
     return decode_stream(cs.hyper_data, idx, tables).reshape(ps.MZ, h.hz, h.wz)
 
 
@@ -97,7 +102,7 @@ def decode(data: bytes, prefix: bool = False) -> tuple[np.ndarray, int]:
     h, ps, tables = cs.header, selected[0], load_tables()
     q = h.quality
     z_hat = decode_hyper_latent(cs, ps, tables)  # step 4
-    mu_fp, ls_fp = hyper_synthesis(ps, z_hat, h.hy, h.wy)
+    mu_fp, ls_fp = hyper_synthesis(ps, z_hat, h.hyper_step_log2, h.hy, h.wy)
     n = ps.M // h.num_channel_groups  # the channels C_g of group g (WD 7.2)
     y_in = np.zeros((ps.M, h.hy, h.wy), dtype=np.int64)
     for g in range(h.num_channel_groups):  # step 5, group by group in increasing order

@@ -46,7 +46,7 @@ class Header:
     quality: int
     tile_size_log2: int
     num_channel_groups: int
-    reserved: int
+    hyper_step_log2: int
     parameter_set_hash: bytes
     tiles: list[tuple[int, int, int, int]] = field(default_factory=list)  # (y0, y1, x0, x1)
 
@@ -101,6 +101,7 @@ def parse_header(p: bytes) -> Header:
     )
     need(2 <= h.tile_size_log2 <= 8, "R-TILE-SIZE-LOG2", f"tile_size_log2 {h.tile_size_log2}")
     need(h.num_channel_groups != 0, "R-GROUPS-NONZERO", "num_channel_groups 0")
+    need(h.hyper_step_log2 <= 2, "R-HYPER-STEP", f"hyper_step_log2 {h.hyper_step_log2}")
     max_w, max_h, max_s = LEVELS[h.level_idc]
     need(h.width <= max_w, "R-LEVEL-WIDTH", f"W = {h.width}")
     need(h.height <= max_h, "R-LEVEL-HEIGHT", f"H = {h.height}")

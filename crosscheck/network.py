@@ -58,10 +58,11 @@ def chain(layers: list[Layer], a: np.ndarray) -> np.ndarray:
 
 
 def hyper_synthesis(
-    ps: ParameterSet, z_hat: np.ndarray, hy: int, wy: int
+    ps: ParameterSet, z_hat: np.ndarray, k: int, hy: int, wy: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """WD 8.3.2: clip the hyper-latent, run "hs", crop to Hy x Wy; returns (muFp, lsFp)."""
-    a = np.clip(z_hat, -ps.hyper_in_max, ps.hyper_in_max)
+    """WD 8.3.2: scale the hyper-latent by 2^k and clip it, run "hs", crop to Hy x Wy;
+    returns (muFp, lsFp)."""
+    a = np.clip(z_hat.astype(np.int64) * (1 << k), -ps.hyper_in_max, ps.hyper_in_max)
     h = chain(ps.hs, a).astype(np.int64)
     return h[: ps.M, :hy, :wy], h[ps.M : 2 * ps.M, :hy, :wy]
 

@@ -23,8 +23,9 @@ from encoder.export import DECODER_SIDE
 from encoder.model import ModelConfig, OpenLICModel
 from encoder.rans import encode as rans_encode
 from encoder.rdoq import DISTORTION_SCALE, quantise_rdo
-from encoder.refine import REFINE_MAX_PIXELS, refine_latent
+from encoder.refine import REFINE_MAX_PIXELS, rd_cost, refine_latent
 from encoder.writer import write_codestream
+from refdec import syntax
 from refdec.codestream import PictureHeader
 from refdec.context import context_prediction
 from refdec.hyper import hyper_symbol_tables, hyper_synthesis
@@ -136,8 +137,10 @@ class Analysis:
     """Float latent (M, Hy, Wy), ungained."""
     z: np.ndarray
     """Float hyper-latent (MZ, Hz, Wz), before rounding."""
+    hyper_step_log2: int
+    """``k`` of the hyper-latent step ``2^k`` (WD 7.2, 8.3): ``z_hat`` codes ``z / 2^k``."""
     z_hat: np.ndarray
-    """int32 (MZ, Hz, Wz)."""
+    """int32 (MZ, Hz, Wz): the coded values ``round(z / 2^k)``."""
     mean_fp: np.ndarray
     ls_fp: np.ndarray
 
@@ -182,24 +185,62 @@ def picture_tensor(image: np.ndarray, bit_depth: int) -> torch.Tensor:
 
 
 @torch.no_grad()
-def analyse(codec: Codec, image: np.ndarray, bit_depth: int) -> Analysis:
-    """Run the analysis transforms and the (integer) hyper synthesis."""
+def latents(codec: Codec, image: np.ndarray, bit_depth: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The float latent ``y`` (M, Hy, Wy) and hyper-latent ``z`` (MZ, Hz, Wz) of the
+    analysis transforms (E.3 steps 1 and 2), cropped to the sizes the codestream carries."""
     h, w = image.shape[:2]
     x = F.pad(picture_tensor(image, bit_depth), (0, -w % 64, 0, -h % 64), mode="replicate")
     hy, wy = math.ceil(h / 16), math.ceil(w / 16)
     hz, wz = math.ceil(hy / 4), math.ceil(wy / 4)
     model = codec.model
     y = tiled_analysis(model.analysis, x, model.cfg.m_latent)
-    z = model.h_a(y)[0, :, :hz, :wz]
-    return _with_hyper(codec, y[0, :, :hy, :wy], z, h, w)
+    return y[0, :, :hy, :wy], model.h_a(y)[0, :, :hz, :wz]
 
 
-def _with_hyper(codec: Codec, y: torch.Tensor, z: torch.Tensor, h: int, w: int) -> Analysis:
-    """The analysis of latents ``y`` and ``z``: ``z`` rounded, its integer hyper synthesis."""
-    lim = codec.params.hyper_in_max
-    z_hat = torch.round(z).clamp(-lim, lim).numpy().astype(np.int32)
-    mean_fp, ls_fp = hyper_synthesis(z_hat, codec.params, y.shape[1], y.shape[2])
-    return Analysis(h, w, y.double().numpy(), z.numpy(), z_hat, mean_fp, ls_fp)
+def analyse(codec: Codec, image: np.ndarray, bit_depth: int, hyper_step_log2: int = 0) -> Analysis:
+    """Run the analysis transforms and the (integer) hyper synthesis, the hyper-latent
+    coded with the step ``2^hyper_step_log2``."""
+    y, z = latents(codec, image, bit_depth)
+    return _with_hyper(codec, y, z, hyper_step_log2, image.shape[0], image.shape[1])
+
+
+HYPER_STEP_CHOICES = (0, 1)
+"""The hyper-latent steps ``2^k`` (WD 7.2) between which the encoder chooses for each
+picture and quality index (:func:`choose_hyper_step`)."""
+
+
+@torch.no_grad()
+def choose_hyper_step(
+    codec: Codec, image: np.ndarray, bit_depth: int, y: torch.Tensor, z: torch.Tensor, quality: int
+) -> int:
+    """The ``k`` of :data:`HYPER_STEP_CHOICES` whose unrefined latent has the least
+    rate-distortion cost ``J`` of E.3.1 at the quality index ``quality``: the float
+    decoder networks code the picture once for each step; 0 for encoder weights without
+    those networks."""
+    if codec.quality is None:
+        return 0
+    x = picture_tensor(image, bit_depth)
+    gain, inv_gain = (
+        codec.quality[k][quality][None, :, None, None] for k in ("gain", "inverse_gain")
+    )
+    lam = float(codec.quality["lambda"][quality])
+    yg = y.float()[None] * gain
+
+    def cost(k: int) -> float:
+        step = float(1 << k)
+        j = rd_cost(codec.model, x, yg, z[None] / step, gain, inv_gain, lam, None, step)[2]
+        return j.item()
+
+    return min(HYPER_STEP_CHOICES, key=cost)
+
+
+def _with_hyper(codec: Codec, y: torch.Tensor, z: torch.Tensor, k: int, h: int, w: int) -> Analysis:
+    """The analysis of latents ``y`` and ``z``: ``z / 2^k`` rounded (within the input
+    bound of the hyper synthesis once scaled back), its integer hyper synthesis."""
+    lim = codec.params.hyper_in_max >> k
+    z_hat = torch.round(z / (1 << k)).clamp(-lim, lim).numpy().astype(np.int32)
+    mean_fp, ls_fp = hyper_synthesis(z_hat, codec.params, y.shape[1], y.shape[2], k)
+    return Analysis(h, w, y.double().numpy(), z.numpy(), k, z_hat, mean_fp, ls_fp)
 
 
 def refine_analysis(
@@ -236,8 +277,10 @@ def refine_analysis(
         float(codec.quality["lambda"][quality]),
         iterations,
         progress,
+        z_step=float(1 << a.hyper_step_log2),
     )
-    return _with_hyper(codec, y[0].detach(), z[0].detach(), a.height, a.width)
+    k = a.hyper_step_log2
+    return _with_hyper(codec, y[0].detach(), z[0].detach(), k, a.height, a.width)
 
 
 @dataclass
@@ -306,7 +349,7 @@ def entropy_code(
 ) -> tuple[bytes, list[list[bytes]]]:
     """The ZS stream and, per channel group, the tile streams (WD 8.2 order)."""
     hz, wz = a.z_hat.shape[1:]
-    z_stream = rans_encode(a.z_hat.ravel(), hyper_symbol_tables(params, hz, wz))
+    z_stream = rans_encode(a.z_hat.ravel(), hyper_symbol_tables(params, hz, wz, a.hyper_step_log2))
     per_group = params.m // groups
     tiles = tile_grid(r.shape[1], r.shape[2], 1 << tile_log2)
     group_tiles = []
@@ -367,7 +410,7 @@ def _codestream(
         quality=quality,
         tile_size_log2=tile_log2,
         num_channel_groups=groups,
-        reserved=0,
+        hyper_step_log2=a.hyper_step_log2,
         parameter_set_hash=codec.params_sha256,
     )
     return write_codestream(header, z_stream, group_tiles), qa.residuals
@@ -408,6 +451,7 @@ def encode_detailed(
     rdo: bool = True,
     tile_size_log2: int = DEFAULT_TILE_LOG2,
     channel_groups: int | None = None,
+    hyper_step_log2: int | None = None,
     codec: Codec | None = None,
     params_path: Path | str | None = None,
     progress: Callable[[int], None] | None = None,
@@ -428,9 +472,25 @@ def encode_detailed(
         refine_iterations = codec.default_refine(image.shape[1], image.shape[0])
     if refine_iterations < 0:
         raise ValueError(f"refinement iterations must be 0 or more, got {refine_iterations}")
+    step = syntax.PH.field("hyper_step_log2")
+    if hyper_step_log2 is not None and not step.admits(hyper_step_log2):
+        raise ValueError(
+            f"hyper_step_log2 must be {syntax.describe_values(step.allowed)}, got {hyper_step_log2}"
+        )
     channel_groups = groups_for(codec.params, channel_groups)
     smallest_level(image.shape[1], image.shape[0])  # refuse before any work is done
-    a = analyse(codec, image, bit_depth)
+    h, w = image.shape[:2]
+    y, z = latents(codec, image, bit_depth)
+    stepped = cache(lambda k: _with_hyper(codec, y, z, k, h, w))
+    # The step of each quality index: the one asked for, else the encoder's choice for
+    # this picture where the picture is small enough for the float decoder networks.
+    if hyper_step_log2 is None and w * h > REFINE_MAX_PIXELS:
+        hyper_step_log2 = 0
+    step_of = cache(
+        (lambda q: hyper_step_log2)
+        if hyper_step_log2 is not None
+        else (lambda q: choose_hyper_step(codec, image, bit_depth, y, z, q))
+    )
     nq = codec.params.num_qualities
     if bpp is None and quality is None:
         quality = DEFAULT_QUALITY
@@ -438,6 +498,7 @@ def encode_detailed(
         raise ValueError(f"quality must lie in 0..{nq - 1}")
 
     def at(q: int, refined: bool = False) -> Encoded:
+        a = stepped(step_of(q))
         aq = (
             refine_analysis(codec, image, bit_depth, a, q, refine_iterations, progress)
             if refined
@@ -450,7 +511,7 @@ def encode_detailed(
 
     if quality is not None:
         return at(quality, refined=refine_iterations > 0)
-    target = bpp * a.width * a.height / 8
+    target = bpp * w * h / 8
     plain = cache(at)
     q = search_quality(lambda q: len(plain(q).data), target, nq)
     if refine_iterations == 0:
@@ -523,6 +584,11 @@ def encode(image: np.ndarray, **kwargs) -> bytes:  # noqa: ANN003
     :data:`DEFAULT_REFINE` steps where the encoder weights and the picture's size allow
     refinement (:meth:`Codec.default_refine`); 0 turns it off, and the residuals are
     then chosen by rate-distortion optimised quantisation (E.3.2) where the encoder
-    weights allow it; ``rdo=False`` rounds them.
+    weights allow it; ``rdo=False`` rounds them. ``hyper_step_log2`` (0, 1 or 2) codes
+    the hyper-latent with the step ``2^k`` (WD 8.3): coarser, fewer bits for the
+    hyper-latent, less precise means and scales; by default (None) the encoder chooses
+    ``k`` = 0 or 1 for each picture and quality index by its rate-distortion cost
+    (:func:`choose_hyper_step`; 0 where the weights or the picture's size do not allow
+    the float decoder networks).
     """
     return encode_detailed(image, **kwargs).data

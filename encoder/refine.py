@@ -111,23 +111,26 @@ def rd_cost(
     inv_gain: Tensor,
     lam: float,
     tau: float | None,
+    z_step: float = 1.0,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Rate (bits per pixel), MSE and ``bpp + lam * 255^2 * MSE`` of a latent.
 
     ``x`` is the picture (1, 3, H, W) in 0..1; ``yg`` the gained latent (1, M, Hy, Wy),
-    ``z`` the hyper-latent (1, MZ, Hz, Wz), both cropped as the codestream carries them;
+    ``z`` the hyper-latent divided by its step ``z_step`` (the ``2^k`` of WD 8.3.1: the
+    coded values are ``round(z)``, the hyper synthesis reads them times the step), (1,
+    MZ, Hz, Wz), both cropped as the codestream carries them;
     ``gain`` and ``inv_gain`` are (1, M, 1, 1). ``tau`` None rounds exactly (the cost
     of what the encoder writes, up to the integer arithmetic of the decoder); a
     temperature rounds softly.
     """
     rnd = torch.round if tau is None else (lambda v: soft_round(v, tau))
     z_hat = rnd(z)
-    mean, log_scale = model.hyper_synthesis(z_hat)
+    mean, log_scale = model.hyper_synthesis(z_hat * z_step)
     hy, wy = yg.shape[2:]
     r, scale_g, y_hat = model.quantise_groups(
         yg / gain, mean[..., :hy, :wy], log_scale[..., :hy, :wy], gain, inv_gain, rnd
     )
-    z_scale = model.log_z_scale.exp()[None, :, None, None].expand_as(z_hat)
+    z_scale = model.log_z_scale.exp()[None, :, None, None].expand_as(z_hat) / z_step
     bits = -torch.log2(gaussian_likelihood(rnd(r), scale_g)).sum()
     bits = bits - torch.log2(gaussian_likelihood(z_hat, z_scale)).sum()
     x_hat = run_chain(model.g_s, y_hat)
@@ -147,29 +150,31 @@ def refine_latent(
     lam: float,
     iterations: int,
     progress: Callable[[int], None] | None = None,
+    z_step: float = 1.0,
 ) -> tuple[Tensor, Tensor]:
-    """Refined ungained latent and hyper-latent (same shapes as ``y`` and ``z``).
+    """Refined ungained latent and hyper-latent (same shapes as ``y`` and ``z``), the
+    hyper-latent to be coded with the step ``z_step`` (see :func:`rd_cost`).
 
     Returns the iterate of lowest exactly rounded cost among the last half of the
     descent and the starting point, so refinement never makes the cost worse.
     """
     yg = (y * gain).detach().clone().requires_grad_(True)
-    zv = z.detach().clone().requires_grad_(True)
+    zv = (z / z_step).detach().clone().requires_grad_(True)
     opt = Adam([yg, zv], step_size(iterations))
     with torch.no_grad():
-        best_cost = rd_cost(model, x, yg, zv, gain, inv_gain, lam, None)[2].item()
+        best_cost = rd_cost(model, x, yg, zv, gain, inv_gain, lam, None, z_step)[2].item()
     best = (yg.detach().clone(), zv.detach().clone())
     for i in range(iterations):
         tau = max(TAU_END, TAU_START * (1.0 - i / iterations))
         opt.lr = step_size(iterations, i)
-        cost = rd_cost(model, x, yg, zv, gain, inv_gain, lam, tau)[2]
+        cost = rd_cost(model, x, yg, zv, gain, inv_gain, lam, tau, z_step)[2]
         # Gradients of the latents only: the model's weights stay as they are.
         opt.step(list(torch.autograd.grad(cost, [yg, zv])))
         if 2 * (i + 1) > iterations:
             with torch.no_grad():
-                cost = rd_cost(model, x, yg, zv, gain, inv_gain, lam, None)[2].item()
+                cost = rd_cost(model, x, yg, zv, gain, inv_gain, lam, None, z_step)[2].item()
             if cost < best_cost:
                 best_cost, best = cost, (yg.detach().clone(), zv.detach().clone())
         if progress is not None:
             progress(1)
-    return best[0] / gain, best[1]
+    return best[0] / gain, best[1] * z_step

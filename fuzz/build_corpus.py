@@ -109,7 +109,7 @@ def writer_seeds() -> dict[str, bytes]:
             quality=2,
             tile_size_log2=2,
             num_channel_groups=2,
-            reserved=0,
+            hyper_step_log2=0,
             parameter_set_hash=bytes(range(32)),
         )
         values.update(changes)

@@ -92,7 +92,7 @@ _PH_FIELDS = (  # (offset in the PH payload, size, interesting values)
     (12, 1, (0, 1, 2, 127, 255)),  # quality
     (13, 1, (0, 1, 2, 3, 8, 9, 255)),  # tile_size_log2
     (14, 1, (0, 1, 2, 3, 4, 8, 16, 128, 255)),  # num_channel_groups
-    (15, 1, (0, 1, 255)),  # reserved
+    (15, 1, (0, 1, 2, 3, 255)),  # hyper_step_log2
 )
 
 

@@ -141,13 +141,15 @@ def encode_file(
     params: str | None = None,
     refine: int | None = None,
     rdo: bool = True,
+    hyper_step: int | None = None,
     progress: bool = False,
 ) -> tuple[bytes, Any, int]:
     """Encode the picture file ``src`` to the codestream file ``dst``.
 
     ``refine`` sets the steps of latent refinement (WD E.3.1; None: the encoder's
     default, 0: none), with a progress bar on stderr when ``progress``; ``rdo`` False
-    rounds the residuals instead of choosing them by rate and distortion (WD E.3.2).
+    rounds the residuals instead of choosing them by rate and distortion (WD E.3.2);
+    ``hyper_step`` is ``hyper_step_log2`` (WD 7.2; None: the encoder's default).
     Returns the codestream, the picture array and its bit depth.
     """
     _existing_file(src, "input picture")
@@ -172,6 +174,10 @@ def encode_file(
         if not _accepts(encode, "rdo"):
             raise CliError("this version of the encoder does not support --no-rdo")
         kwargs["rdo"] = False
+    if hyper_step is not None:
+        if not _accepts(encode, "hyper_step_log2"):
+            raise CliError("this version of the encoder does not support --hyper-step")
+        kwargs["hyper_step_log2"] = hyper_step
     try:
         image, bit_depth = read_image(src)
     except (OSError, ValueError) as e:
@@ -269,6 +275,7 @@ def _cmd_encode(args: argparse.Namespace) -> int:
         params=args.params or _shipped_params(args.model),
         refine=args.refine,
         rdo=args.rdo,
+        hyper_step=args.hyper_step,
         progress=not args.quiet,
     )
     if not args.quiet:
@@ -618,6 +625,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="without refinement (--refine 0), round the residuals to the nearest "
         "integer instead of choosing them by rate and distortion (WD E.3.2; about 2 %% "
         "larger files at the same PSNR); a refined latent is always rounded",
+    )
+    e.add_argument(
+        "--hyper-step",
+        type=_nonnegative_int,
+        default=None,
+        metavar="K",
+        help="code the hyper-latent with the step 2^K, K = 0, 1 or 2 (WD 7.2, 8.3: "
+        "fewer bits for the hyper-latent, less precise predictions of the latent); "
+        "default: the encoder chooses 0 or 1 for the picture by its rate-distortion cost",
     )
     e.add_argument(
         "--model",

@@ -126,7 +126,7 @@ class PictureHeader:
     quality: int
     tile_size_log2: int
     num_channel_groups: int
-    reserved: int
+    hyper_step_log2: int
     parameter_set_hash: bytes
     payload_offset: int = field(default=0, compare=False)
     """Absolute offset of the PH payload in the codestream it was parsed from."""
@@ -340,7 +340,7 @@ def parse_picture_header(segment: Segment, *, strict: bool = False) -> PictureHe
     :class:`UnsupportedError` before anything whose layout that version might change.
     A value outside a field's allowed values raises :class:`HeaderError` (or
     :class:`UnsupportedError` for ``version_major`` and ``profile_idc``) at the field's
-    offset; fields that decoders ignore (``version_minor``, ``reserved``) are checked
+    offset; the field that decoders ignore (``version_minor``) is checked
     only when ``strict`` (as the writer does, for codestream conformance).
     """
     if segment.marker != syntax.MARKER_PH:

@@ -136,7 +136,14 @@ def hyper_parameters(
     mean_fp = np.empty((c, hy, wy), np.int16)
     ls_fp = np.empty((c, hy, wy), np.int16)
     for y0, mean, ls in hyper_synthesis_bands(
-        z_hat, params, hy, wy, band_rows=band_rows, threads=threads, channels=channels
+        z_hat,
+        params,
+        hy,
+        wy,
+        hdr.hyper_step_log2,
+        band_rows=band_rows,
+        threads=threads,
+        channels=channels,
     ):
         y1 = y0 + mean.shape[1]
         mean_fp[:, y0:y1] = mean
@@ -300,7 +307,9 @@ def decode(
     t1 = time.perf_counter_ns()
     hz, wz = hdr.hyper_height, hdr.hyper_width
     z_hat = decode_stream(
-        parsed.z_stream, hyper_symbol_tables(params, hz, wz), base_offset=parsed.z_offset
+        parsed.z_stream,
+        hyper_symbol_tables(params, hz, wz, hdr.hyper_step_log2),
+        base_offset=parsed.z_offset,
     ).reshape(params.mz, hz, wz)
     parameters = group_parameters(z_hat, hdr, params, band_rows, threads)
     t2 = time.perf_counter_ns()

@@ -1,9 +1,10 @@
 """Hyper-latent decoding and hyper synthesis (WD 8.3).
 
-The hyper-latent ``z_hat`` is entropy decoded with one fixed table per channel, then
-the integer network ``hs`` turns it into a mean and a log-scale for every latent
-sample. Only integers and table lookups are involved, so the table that codes each
-latent symbol (WD 8.4) is the same in every conforming decoder.
+The hyper-latent ``z_hat`` is entropy decoded with one fixed table per channel (moved
+down by the hyper-latent step of the picture header), then scaled by that step, and the
+integer network ``hs`` turns it into a mean and a log-scale for every latent sample.
+Only integers and table lookups are involved, so the table that codes each latent
+symbol (WD 8.4) is the same in every conforming decoder.
 """
 
 from __future__ import annotations
@@ -16,24 +17,43 @@ from refdec.network import IntLayer, chain_bands
 from refdec.network import band_rows as bands_for
 from refdec.params import ParameterSet
 
+HYPER_STEP_TABLE_SHIFT = (0, 6, 11)
+"""``HyperStepShift[k]`` (WD 8.3.1): the tables by which a hyper-latent step of ``2^k``
+moves the table of each channel down, ``k ln 2`` in table spacings of Annex B (5.63
+each), rounded: the coded values ``z / 2^k`` have ``2^k`` times smaller scales."""
 
-def hyper_symbol_tables(params: ParameterSet, hz: int, wz: int) -> np.ndarray:
-    """Table index of every ZS symbol in coding order (WD 8.3.1): c, then y, then x."""
-    return np.repeat(params.z_table.astype(np.int32), hz * wz)
+
+def hyper_symbol_tables(params: ParameterSet, hz: int, wz: int, step_log2: int) -> np.ndarray:
+    """Table index of every ZS symbol in coding order (WD 8.3.1): c, then y, then x;
+    ``Max(0, z_table[c] - HyperStepShift[k])`` for the step ``2^k`` of the picture."""
+    tables = np.maximum(params.z_table.astype(np.int32) - HYPER_STEP_TABLE_SHIFT[step_log2], 0)
+    return np.repeat(tables, hz * wz)
+
+
+def hyper_input(z_hat: np.ndarray, step_log2: int, in_max: int) -> np.ndarray:
+    """WD 8.3.2: the input ``a`` of ``hs``, ``Clip3(-hyper_in_max, hyper_in_max, zHat *
+    2^k)`` as int16: the decoded values times the step of the picture, clipped to the
+    bound with which the accumulators of ``hs`` were proved at load."""
+    return np.clip(z_hat.astype(np.int64) << step_log2, -in_max, in_max).astype(np.int16)
 
 
 def hyper_synthesis(
-    z_hat: np.ndarray, params: ParameterSet, hy: int, wy: int, *, threads: bool = True
+    z_hat: np.ndarray,
+    params: ParameterSet,
+    hy: int,
+    wy: int,
+    step_log2: int,
+    *,
+    threads: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """WD 8.3.2: ``z_hat`` (MZ, Hz, Wz) -> ``mean_fp``, ``ls_fp``, each (M, Hy, Wy) int16.
 
-    The input is clipped to ``hyper.in_max`` so that the accumulator bound proved at
-    load holds for every codestream; the output grid (4 Hz x 4 Wz) is cropped to the
+    The input is :func:`hyper_input`; the output grid (4 Hz x 4 Wz) is cropped to the
     latent size.
     """
     whole = z_hat.shape[1]  # one band of every row of z_hat
     _, mean_fp, ls_fp = next(
-        hyper_synthesis_bands(z_hat, params, hy, wy, band_rows=whole, threads=threads)
+        hyper_synthesis_bands(z_hat, params, hy, wy, step_log2, band_rows=whole, threads=threads)
     )
     return mean_fp, ls_fp
 
@@ -43,6 +63,7 @@ def hyper_synthesis_bands(
     params: ParameterSet,
     hy: int,
     wy: int,
+    step_log2: int,
     *,
     band_rows: int | None = None,
     threads: bool = True,
@@ -58,8 +79,8 @@ def hyper_synthesis_bands(
     The last layer computes only the output channels asked for: each output channel of
     a layer depends on its own weights alone (WD 8.6.1).
     """
-    lim = params.hyper_in_max
-    x = np.ascontiguousarray(np.clip(z_hat, -lim, lim).astype(np.int16).transpose(1, 2, 0))
+    x = hyper_input(z_hat, step_log2, params.hyper_in_max)
+    x = np.ascontiguousarray(x.transpose(1, 2, 0))
     layers = list(params.hs)
     if channels is not None:
         keep = np.r_[channels, params.m + np.asarray(channels)]

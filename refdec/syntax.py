@@ -339,9 +339,10 @@ PH = Structure(
               "Number G of channel groups, each carried by one YS segment; shall be "
               "{allowed} and divide the number M of latent channels of the parameter set.",
               ((1, 255),)),
-        Field("reserved", "u(8)",
-              "Reserved; shall be {allowed}, and decoders ignore its value.",
-              ((0, 0),), Violation.IGNORE),
+        Field("hyper_step_log2", "u(8)",
+              "Base-2 logarithm k of the quantisation step of the hyper-latent "
+              "(8.3.1, 8.3.2); shall be {allowed}.",
+              ((0, 2),)),
         Field("parameter_set_hash", "b(256)",
               "SHA-256 of the parameter-set file (Annex C) with which the codestream is "
               "decoded."),

@@ -363,6 +363,27 @@ def test_encode_no_rdo_rounds_the_residuals(
     assert sizes["rdo"] < sizes["round"]
 
 
+def test_encode_hyper_step_is_written_and_checked(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, sample_crop: Path
+) -> None:
+    pytest.importorskip("torch")
+    from refdec.codestream import parse_codestream
+
+    sizes = {}
+    for k in (0, 1):
+        out = tmp_path / f"k{k}.olic"
+        args = ("encode", str(sample_crop), str(out), "--quality", "20", "--refine", "0")
+        code, _, err = run_cli(capsys, *args, "--hyper-step", str(k))
+        assert code == 0, err
+        assert parse_codestream(out.read_bytes()).header.hyper_step_log2 == k
+        sizes[k] = out.stat().st_size
+    assert sizes[1] < sizes[0]  # a coarser hyper-latent, fewer bits
+    out = tmp_path / "k3.olic"
+    code, _, err = run_cli(capsys, "encode", str(sample_crop), str(out), "--hyper-step", "3")
+    assert code != 0 and "hyper_step_log2 must be 0, 1 or 2, got 3" in err
+    assert not out.exists()
+
+
 def test_encode_refine_shows_progress_and_decodes(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, sample_crop: Path
 ) -> None:

@@ -40,7 +40,7 @@ def header(**changes: int | bytes) -> PictureHeader:
         version_major=1, version_minor=0, profile_idc=1, level_idc=1,
         width_minus1=99, height_minus1=69, bit_depth=8, colour_primaries=1,
         transfer_characteristics=13, matrix_coefficients=0, quality=2,
-        tile_size_log2=2, num_channel_groups=2, reserved=0,
+        tile_size_log2=2, num_channel_groups=2, hyper_step_log2=0,
         parameter_set_hash=bytes(range(32)),
     )
     values.update(changes)
@@ -172,14 +172,27 @@ def test_derived_sizes() -> None:
     assert h.num_tiles == 1
 
 
-def test_version_minor_and_reserved_are_ignored_by_decoders() -> None:
-    data = with_ph_field(with_ph_field(small(), "version_minor", 7), "reserved", 9)
-    h = parse_codestream(data).header
-    assert (h.version_minor, h.reserved) == (7, 9)
-    with pytest.raises(HeaderError):
-        write_codestream(header(reserved=1), b"z", tiles_for(header()))
+def test_version_minor_is_ignored_by_decoders() -> None:
+    h = parse_codestream(with_ph_field(small(), "version_minor", 7)).header
+    assert h.version_minor == 7
     with pytest.raises(HeaderError):
         write_codestream(header(version_minor=1), b"z", tiles_for(header()))
+
+
+@pytest.mark.parametrize("k", [0, 1, 2])
+def test_hyper_step_log2_0_to_2_is_read(k: int) -> None:
+    header = parse_codestream(with_ph_field(small(), "hyper_step_log2", k)).header
+    assert header.hyper_step_log2 == k
+
+
+@pytest.mark.parametrize("k", [3, 255])
+def test_hyper_step_log2_above_2_is_an_error_at_its_offset(k: int) -> None:
+    data = with_ph_field(small(), "hyper_step_log2", k)
+    with pytest.raises(HeaderError) as e:
+        parse_codestream(data)
+    assert e.value.offset == PH_AT + syntax.PH.field_offset("hyper_step_log2")
+    with pytest.raises(HeaderError):
+        write_codestream(header(hyper_step_log2=k), b"z", tiles_for(header()))
 
 
 # ---- picture header values -------------------------------------------------------------

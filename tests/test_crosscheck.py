@@ -37,7 +37,8 @@ PICTURES = [
     "escape-latent-all-prefixes",
     "groups-128",
     "tiles-log2-3",
-    "hdr-reserved-255",
+    "hdr-hyper-step-1",
+    "hdr-hyper-step-2",
     "hdr-version-minor-1",
     "opt-between-ys",
 ]
@@ -57,6 +58,7 @@ NEGATIVES = [
     "neg-final-state",
     "neg-two-bad-tiles",
     "neg-zs-trailing-byte",
+    "neg-hyper-step-3",
 ]
 
 

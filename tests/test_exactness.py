@@ -76,6 +76,24 @@ def test_encoder_reconstruction_is_decoder_output(request, model, size, quality)
     assert digest(got.samples) == digest(want)
 
 
+@pytest.mark.parametrize("step_log2", [1, 2])
+@pytest.mark.parametrize("quality", [0, 255])
+@pytest.mark.parametrize("model", ["tiny_codec", "tiny_context_codec"])
+def test_hyper_step_reconstruction_is_decoder_output(request, model, quality, step_log2):
+    """WD 8.3 with a hyper-latent step 2^k: the encoder codes round(z / 2^k) with the
+    moved tables, and refdec, which reads k from the header, outputs its picture."""
+    codec, path = request.getfixturevalue(model)
+    img = picture(70, 129, 8)
+    enc = encode_detailed(img, quality=quality, codec=codec, hyper_step_log2=step_log2)
+    a = enc.analysis
+    assert a.hyper_step_log2 == step_log2
+    assert np.array_equal(a.z_hat, np.round(a.z / (1 << step_log2)).astype(np.int32))
+    got = refdec.decode(enc.data, params_path=path)
+    assert got.header.hyper_step_log2 == step_log2
+    want = reconstruct(a, enc.residuals, quality, codec.params, 8)
+    assert digest(got.samples) == digest(want)
+
+
 @pytest.mark.parametrize("model", ["tiny_codec", "tiny_context_codec"])
 def test_ten_bit_reconstruction(request, model):
     codec, path = request.getfixturevalue(model)

@@ -138,7 +138,7 @@ def codestreams(draw: st.DrawFn, hashes: tuple[bytes, ...] = ()) -> bytes:
         quality=draw(U8),
         tile_size_log2=pick(st.integers(2, 8)),
         num_channel_groups=pick(st.sampled_from([1, 2, 4, 8])),
-        reserved=pick(st.just(0)),
+        hyper_step_log2=pick(st.integers(0, 2)),
         parameter_set_hash=draw(
             st.sampled_from(hashes)
             if hashes and draw(st.booleans())
@@ -403,8 +403,8 @@ def test_unknown_version_and_profile(real) -> None:
             assert e.clause == "7.2"
             with pytest.raises(UnsupportedError):
                 refdec.info(bad)
-    # Fields decoders ignore (WD 7.2) do not stop decoding.
-    ignored = with_ph_field(with_ph_field(data, "version_minor", 9), "reserved", 200)
+    # The field decoders ignore (WD 7.2) does not stop decoding.
+    ignored = with_ph_field(data, "version_minor", 9)
     assert np.array_equal(
         refdec.decode(ignored, params_path=path).samples,
         refdec.decode(data, params_path=path).samples,
@@ -429,7 +429,7 @@ def huge_header(level: int, w: int, h: int, tile_log2: int = 8, psh: bytes = byt
         quality=0,
         tile_size_log2=tile_log2,
         num_channel_groups=1,
-        reserved=0,
+        hyper_step_log2=0,
         parameter_set_hash=psh,
     )
 

@@ -26,7 +26,9 @@ from encoder import read_image  # noqa: E402
 from encoder.export import encoder_weights, quality_gains, quality_lambdas  # noqa: E402
 from encoder.pipeline import (  # noqa: E402
     analyse,
+    choose_hyper_step,
     encode_detailed,
+    latents,
     load_codec,
     reconstruct,
     refine_analysis,
@@ -133,6 +135,41 @@ def test_refined_codestream_decodes_to_the_encoders_reconstruction(crop):
     assert np.array_equal(refdec.decode(enc.data).samples, want)
 
 
+def test_refinement_descends_on_the_stepped_hyper_latent(crop):
+    """With a hyper-latent step 2^k the descent rounds z / 2^k (E.3.1 step 2): the
+    refined encoding codes round(z / 2), costs less than the unrefined one with the same
+    step, and decodes to the encoder's reconstruction."""
+    codec = load_codec()
+    x, y, z, gain, inv_gain, lam = _start(codec, crop, 30)
+
+    def cost(y_, z_):
+        with torch.no_grad():
+            return rd_cost(codec.model, x, y_ * gain, z_ / 2, gain, inv_gain, lam, None, 2.0)[2]
+
+    y2, z2 = refine_latent(codec.model, x, y, z, gain, inv_gain, lam, 12, z_step=2.0)
+    assert cost(y2, z2) < cost(y, z)
+    enc = encode_detailed(crop, quality=30, refine_iterations=6, codec=codec, hyper_step_log2=1)
+    a = enc.analysis
+    assert np.array_equal(a.z_hat, np.round(a.z / 2).astype(np.int32))
+    want = reconstruct(a, enc.residuals, 30, codec.params, 8)
+    assert np.array_equal(refdec.decode(enc.data).samples, want)
+
+
+def test_encoder_chooses_the_coarser_hyper_latent_at_low_rates_only(crop):
+    """E.3 step 2: by default the encoder picks k by the cost J of the unrefined latent;
+    on this picture the step 2 wins at the lowest quality and loses at the highest."""
+    codec = load_codec()
+    y, z = latents(codec, crop, 8)
+    assert [choose_hyper_step(codec, crop, 8, y, z, q) for q in (0, 255)] == [1, 0]
+    for q in (0, 255):
+        enc = encode_detailed(crop, quality=q, refine_iterations=0, codec=codec)
+        assert enc.analysis.hyper_step_log2 == choose_hyper_step(codec, crop, 8, y, z, q)
+        forced = encode_detailed(
+            crop, quality=q, refine_iterations=0, codec=codec, hyper_step_log2=1 - (q == 0)
+        )
+        assert forced.analysis.hyper_step_log2 == 1 - (q == 0)
+
+
 def test_refined_ten_bit_codestream_is_exact(crop):
     codec = load_codec()
     ten = (crop[:64, :96].astype(np.uint16) << 2) | 3
@@ -233,6 +270,21 @@ def test_refine_gain_tool_measures_each_number_of_steps():
     assert np.all(curves[6] != curves[0])  # refinement changed what was coded
     assert np.all(curves[0][1] > curves[0][0])  # the higher quality: more bits, higher PSNR
     assert seconds[6] > seconds[0] > 0
+
+
+def test_hyper_step_gain_tool_measures_each_mode():
+    from tools.hyper_step_gain import MODES, measure
+
+    rng = np.random.default_rng(3)
+    image = np.clip(rng.normal(128, 40, (64, 96, 3)), 0, 255).astype(np.uint8)
+    res = measure(load_codec(), [image], [0, 255])
+    assert set(res) == set(MODES)
+    assert all(r.shape == (1, 2, 3) for r in res.values())
+    assert res["k=0"][0, :, 2].tolist() == [0, 0] and res["k=1"][0, :, 2].tolist() == [1, 1]
+    assert res["k=1"][0, 0, 0] < res["k=0"][0, 0, 0]  # the coarser hyper-latent, fewer bits
+    chosen = res["chosen"][0]
+    for i, k in enumerate(chosen[:, 2].astype(int)):  # the chosen step's own encoding
+        assert np.array_equal(chosen[i, :2], res[f"k={k}"][0, i, :2])
 
 
 def test_wd_and_help_state_the_encoders_refinement_settings():

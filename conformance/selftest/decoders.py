@@ -69,9 +69,10 @@ def crop(data: bytes, prefix: bool) -> Decoded:
     params = find_parameter_set(hdr.parameter_set_hash)
     parsed.check_against(params)
     hz, wz = hdr.hyper_height, hdr.hyper_width
-    z = decode_stream(parsed.z_stream, hyper_symbol_tables(params, hz, wz))
+    k = hdr.hyper_step_log2
+    z = decode_stream(parsed.z_stream, hyper_symbol_tables(params, hz, wz, k))
     mean_fp, ls_fp = hyper_synthesis(
-        z.reshape(params.mz, hz, wz), params, hdr.latent_height, hdr.latent_width
+        z.reshape(params.mz, hz, wz), params, hdr.latent_height, hdr.latent_width, k
     )
     _, y_in = decode_latent(parsed, params, mean_fp, ls_fp)
     x_fp = synthesis(y_in, list(params.gs))

@@ -213,7 +213,7 @@ class FloatDecoder:
         from refdec.codestream import parse_codestream
         from refdec.decoder import decode_latent, latent
         from refdec.entropy import decode_stream
-        from refdec.hyper import hyper_symbol_tables, hyper_synthesis
+        from refdec.hyper import hyper_input, hyper_symbol_tables, hyper_synthesis
         from refdec.latent import reconstruct, scale_indices
         from refdec.output import to_samples
         from refdec.params import find_parameter_set
@@ -224,17 +224,17 @@ class FloatDecoder:
         params = find_parameter_set(hdr.parameter_set_hash, params_path)
         hz, wz, hy, wy = hdr.hyper_height, hdr.hyper_width, hdr.latent_height, hdr.latent_width
         tp = time.perf_counter_ns()
+        k = hdr.hyper_step_log2
         z_hat = decode_stream(
-            parsed.z_stream, hyper_symbol_tables(params, hz, wz), base_offset=parsed.z_offset
+            parsed.z_stream, hyper_symbol_tables(params, hz, wz, k), base_offset=parsed.z_offset
         ).reshape(params.mz, hz, wz)
-        lim = params.hyper_in_max
-        z = torch.from_numpy(np.clip(z_hat, -lim, lim).astype(np.float32))[None]
+        z = torch.from_numpy(hyper_input(z_hat, k, params.hyper_in_max).astype(np.float32))[None]
         out = self.hs(z)[0, :, :hy, :wy]
         mean_f = torch.round(out[: params.m]).numpy().astype(np.int32)
         t2 = time.perf_counter_ns()
         # The table indices come from the integer hyper synthesis (not timed as float
         # work); the scale indices are, as in refdec's hyper stage.
-        mean_fp, ls_fp = hyper_synthesis(z_hat, params, hy, wy)
+        mean_fp, ls_fp = hyper_synthesis(z_hat, params, hy, wy, k)
         t3 = time.perf_counter_ns()
         if not params.ctx:
             idx = scale_indices(ls_fp, hdr.quality, params)

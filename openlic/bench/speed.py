@@ -136,9 +136,9 @@ def synthetic_codestream(codec: Codec, size: int, quality: int, seed: int = 0) -
     hz = wz = -(-hy // 4)
     rng = np.random.default_rng(seed)
     z_hat = rng.integers(-2, 3, (p.mz, hz, wz)).astype(np.int32)
-    mean_fp, ls_fp = hyper_synthesis(z_hat, p, hy, wy)
+    mean_fp, ls_fp = hyper_synthesis(z_hat, p, hy, wy, 0)
     y = rng.standard_normal((p.m, hy, wy))
-    a = Analysis(size, size, y, z_hat.astype(np.float64), z_hat, mean_fp, ls_fp)
+    a = Analysis(size, size, y, z_hat.astype(np.float64), 0, z_hat, mean_fp, ls_fp)
     data, _ = _codestream(codec, a, quality, 8, 5, groups_for(p, None))
     return data
 
