@@ -211,15 +211,15 @@ picture and quality index (:func:`choose_hyper_step`)."""
 
 @torch.no_grad()
 def choose_hyper_step(
-    codec: Codec, image: np.ndarray, bit_depth: int, y: torch.Tensor, z: torch.Tensor, quality: int
+    codec: Codec, x: torch.Tensor, y: torch.Tensor, z: torch.Tensor, quality: int
 ) -> int:
     """The ``k`` of :data:`HYPER_STEP_CHOICES` whose unrefined latent has the least
-    rate-distortion cost ``J`` of E.3.1 at the quality index ``quality``: the float
-    decoder networks code the picture once for each step; 0 for encoder weights without
-    those networks."""
+    rate-distortion cost ``J`` of E.3.1 at the quality index ``quality``, for the picture
+    ``x`` (:func:`picture_tensor`) and its latents ``y`` and ``z`` (:func:`latents`): the
+    float decoder networks code the picture once for each step; 0 for encoder weights
+    without those networks."""
     if codec.quality is None:
         return 0
-    x = picture_tensor(image, bit_depth)
     gain, inv_gain = (
         codec.quality[k][quality][None, :, None, None] for k in ("gain", "inverse_gain")
     )
@@ -486,11 +486,11 @@ def encode_detailed(
     # this picture where the picture is small enough for the float decoder networks.
     if hyper_step_log2 is None and w * h > REFINE_MAX_PIXELS:
         hyper_step_log2 = 0
-    step_of = cache(
-        (lambda q: hyper_step_log2)
-        if hyper_step_log2 is not None
-        else (lambda q: choose_hyper_step(codec, image, bit_depth, y, z, q))
-    )
+    if hyper_step_log2 is None:
+        x = picture_tensor(image, bit_depth)
+        step_of = cache(lambda q: choose_hyper_step(codec, x, y, z, q))
+    else:
+        step_of = lambda q: hyper_step_log2  # noqa: E731
     nq = codec.params.num_qualities
     if bpp is None and quality is None:
         quality = DEFAULT_QUALITY

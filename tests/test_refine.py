@@ -30,6 +30,7 @@ from encoder.pipeline import (  # noqa: E402
     encode_detailed,
     latents,
     load_codec,
+    picture_tensor,
     reconstruct,
     refine_analysis,
 )
@@ -159,11 +160,11 @@ def test_encoder_chooses_the_coarser_hyper_latent_at_low_rates_only(crop):
     """E.3 step 2: by default the encoder picks k by the cost J of the unrefined latent;
     on this picture the step 2 wins at the lowest quality and loses at the highest."""
     codec = load_codec()
-    y, z = latents(codec, crop, 8)
-    assert [choose_hyper_step(codec, crop, 8, y, z, q) for q in (0, 255)] == [1, 0]
+    x, (y, z) = picture_tensor(crop, 8), latents(codec, crop, 8)
+    assert [choose_hyper_step(codec, x, y, z, q) for q in (0, 255)] == [1, 0]
     for q in (0, 255):
         enc = encode_detailed(crop, quality=q, refine_iterations=0, codec=codec)
-        assert enc.analysis.hyper_step_log2 == choose_hyper_step(codec, crop, 8, y, z, q)
+        assert enc.analysis.hyper_step_log2 == choose_hyper_step(codec, x, y, z, q)
         forced = encode_detailed(
             crop, quality=q, refine_iterations=0, codec=codec, hyper_step_log2=1 - (q == 0)
         )
