@@ -257,20 +257,33 @@ class OpenLICModel(nn.Module):
             self.log_inv_gain[k].exp()[:, :, None, None],
         )
 
-    def forward(self, x: Tensor, k: Tensor, *, bf16_analysis: bool = False) -> dict[str, Tensor]:
+    def forward(
+        self,
+        x: Tensor,
+        k: Tensor,
+        *,
+        hyper_step_log2: Tensor | None = None,
+        bf16_analysis: bool = False,
+    ) -> dict[str, Tensor]:
         """Training forward pass with the mixed quantisation surrogate.
 
         ``x`` is in [0, 1]; ``k`` holds one anchor index per sample. Rates use additive
         uniform noise, the synthesis sees rounded latents with straight-through
         gradients (Minnen and Singh, ICIP 2020), as the decoder does.
+        ``hyper_step_log2`` (one per sample, default 0) codes the hyper-latent with the
+        step ``2^k`` of WD 8.3.1: its rate is that of ``z / 2^k`` under the scale
+        ``sigma_z / 2^k``, and the hyper synthesis reads ``round(z / 2^k) * 2^k``.
         ``bf16_analysis``: see :meth:`analysis`; everything else runs in float32.
         """
         y = self.analysis(x, bf16=bf16_analysis)
         z = self.h_a(y)
+        step = 1.0
+        if hyper_step_log2 is not None:
+            step = torch.exp2(hyper_step_log2.float())[:, None, None, None]
         noise_z = torch.rand_like(z) - 0.5
-        z_scale = self.log_z_scale.exp()[None, :, None, None]
-        lik_z = gaussian_likelihood(z + noise_z, z_scale.expand_as(z))
-        z_hat = round_ste(z)
+        z_scale = self.log_z_scale.exp()[None, :, None, None] / step
+        lik_z = gaussian_likelihood(z / step + noise_z, z_scale.expand_as(z))
+        z_hat = round_ste(z / step) * step
         mean, log_scale = self.hyper_synthesis(z_hat)
         mean = mean[..., : y.shape[2], : y.shape[3]]
         gain, inv_gain = self.gains(k)

@@ -37,6 +37,7 @@ from encoder.model import (
     rate_distortion_loss,
     run_chain,
 )
+from encoder.pipeline import HYPER_STEP_CHOICES
 
 RECIPE_MODEL = {"linear_analysis": True, "m_latent": 256}
 """The model of the shipped recipe (models/README.md, WD E.2): a fresh run trains it
@@ -220,6 +221,16 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="make --lr a relative step: each parameter tensor learns at --lr times its "
         "root-mean-square value at the start of the run (encoder.train.scale_by_size)",
+    )
+    ap.add_argument(
+        "--hyper-step-anchors",
+        type=int,
+        default=0,
+        metavar="A",
+        help="samples of the A lowest anchors code their hyper-latent with a step drawn "
+        "from the encoder's choices (encoder.pipeline.HYPER_STEP_CHOICES, WD 8.3.1), "
+        "so that the hyper synthesis learns the inputs the encoder gives it at low "
+        "rates (0: the step 1 everywhere)",
     )
     ap.add_argument("--clip", type=float, default=1.0, help="gradient-norm clip")
     ap.add_argument(
@@ -515,6 +526,13 @@ def main(argv: list[str] | None = None) -> int:
             "step": step,
         }
 
+    def hyper_steps(k: torch.Tensor) -> torch.Tensor | None:
+        """``--hyper-step-anchors``: the hyper-latent step (log2) of each sample."""
+        if not args.hyper_step_anchors:
+            return None
+        drawn = rng.choice(HYPER_STEP_CHOICES, size=len(k))
+        return torch.from_numpy(drawn).to(device) * (k < args.hyper_step_anchors)
+
     first_step = step
     batch = next(batches)
     deadline = time.monotonic() + 60 * args.minutes if args.minutes is not None else math.inf
@@ -538,7 +556,7 @@ def main(argv: list[str] | None = None) -> int:
             g["lr"] = lr * g["lr_scale"] * ramp
         x = torch.from_numpy(batch).to(device, memory_format=torch.channels_last)
         k = torch.from_numpy(rng.integers(0, len(cfg.lambdas), x.shape[0])).to(device)
-        out = net(x, k, bf16_analysis=bf16)
+        out = net(x, k, hyper_step_log2=hyper_steps(k), bf16_analysis=bf16)
         losses = rate_distortion_loss(out, x, lambdas[k])
         opt.zero_grad(set_to_none=True)
         losses["loss"].backward()

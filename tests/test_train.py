@@ -291,3 +291,55 @@ def test_train_speed_benchmark_runs(capsys):
     main(["--batch", "1", "--crop", "64", "--steps", "1", "--rounds", "1"])
     out = capsys.readouterr().out
     assert all(name in out for name in SETTINGS)
+
+
+def test_hyper_step_in_training(images, tmp_path, monkeypatch):
+    from encoder.model import ModelConfig, OpenLICModel
+    from encoder.pipeline import HYPER_STEP_CHOICES
+
+    # The forward pass with the step 2^k of WD 8.3.1: the hyper synthesis reads
+    # multiples of 2^k, and the rate is that of z / 2^k under the scale sigma_z / 2^k.
+    torch.manual_seed(0)
+    model = OpenLICModel(ModelConfig(**{**json.loads(TINY), "synthesis_widths": (8, 8, 4)}))
+    with torch.no_grad():
+        model.h_a[-1].weight.mul_(100)  # hyper-latents of a few steps, as a trained model's
+    x = torch.rand(2, 3, 128, 128)
+    inputs: list[torch.Tensor] = []
+    synthesis = OpenLICModel.hyper_synthesis
+    monkeypatch.setattr(
+        OpenLICModel, "hyper_synthesis", lambda self, z: inputs.append(z) or synthesis(self, z)
+    )
+    anchors = torch.tensor([0, 6])
+    torch.manual_seed(1)
+    plain = model(x, anchors)
+    torch.manual_seed(1)
+    zero = model(x, anchors, hyper_step_log2=torch.tensor([0, 0]))
+    torch.manual_seed(1)
+    stepped = model(x, anchors, hyper_step_log2=torch.tensor([2, 0]))
+    assert torch.equal(plain["lik_z"], zero["lik_z"]) and torch.equal(inputs[0], inputs[1])
+    z_hat = inputs[2]
+    assert torch.equal(z_hat[0] % 4, torch.zeros_like(z_hat[0])) and z_hat[0].abs().max() > 0
+    assert torch.equal(z_hat[1], inputs[0][1])  # the other sample keeps the step 1
+    # A coarser step codes the hyper-latent in fewer bits.
+    assert (-stepped["lik_z"][0].log2().sum()) < (-plain["lik_z"][0].log2().sum())
+    assert torch.equal(stepped["lik_z"][1], plain["lik_z"][1])
+    monkeypatch.undo()
+
+    # --hyper-step-anchors A: the samples of the A lowest anchors draw their step from
+    # the encoder's choices, the others keep the step 1.
+    drawn: list[tuple[torch.Tensor, torch.Tensor | None]] = []
+    forward = OpenLICModel.forward
+
+    def spy(self, x, k, **kw):
+        drawn.append((k, kw.get("hyper_step_log2")))
+        return forward(self, x, k, **kw)
+
+    monkeypatch.setattr(OpenLICModel, "forward", spy)
+    train_main(args(images, tmp_path / "off", 2))
+    assert [s for _, s in drawn] == [None, None]
+    drawn.clear()
+    train_main([*args(images, tmp_path / "on", 6), "--hyper-step-anchors", "3"])
+    k = torch.cat([k for k, _ in drawn])
+    steps = torch.cat([s for _, s in drawn])
+    assert set(steps[k < 3].tolist()) == set(HYPER_STEP_CHOICES)
+    assert not steps[k >= 3].any()
