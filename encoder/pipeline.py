@@ -42,9 +42,10 @@ DEFAULT_MODEL = "openlic-1"
 DEFAULT_QUALITY = 160
 DEFAULT_REFINE = 12
 """Refinement steps (E.3.1) of an encoding that does not name a number, where the
-encoder weights and the picture allow refinement: 2.6 s for a Kodak picture on
-this project's 2 CPU cores, within the 5 s an encoding may take (the measurements
-behind the number are in WD E.3.1)."""
+encoder weights and the picture allow refinement: 4.4 to 6.1 s for a Kodak picture
+on this project's 2 CPU cores in the last two runs of the results page, whose speed
+varied by 1.4 times (WD E.3.1 gives the measurements, against the 5 s an encoding may
+take)."""
 DEFAULT_TILE_LOG2 = 5
 DEFAULT_GROUPS = 2
 """Channel groups of a codestream for a parameter set without context networks (with

@@ -615,7 +615,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="refine the latent for the picture with N descent steps of the float "
         "decoder (WD E.3.1): smaller files at the same PSNR, slower; 0 turns it off "
-        "(about 16 times faster, files about 6 %% larger); default: the encoder's "
+        "(about 9 times faster, files about 6 %% larger); default: the encoder's "
         "default (12 steps, for pictures up to 4 megapixels)",
     )
     e.add_argument(
