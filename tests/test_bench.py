@@ -543,6 +543,8 @@ def test_run_speed(tiny_codec, tmp_path):
     page = report.render(None, res)
     assert "one synthetic 72 x 72 codestream" in page and "+ 256 MiB" in page
     assert "``--refine 3``: WD E.3.1" in page and "without refinement (``--refine 0``)" in page
+    # The encoder's complexity counts the float decoder passes that choose the step.
+    assert res["hyper_step_passes"] == 2 and "+ 2 x " in page and "hyper-latent step" in page
     assert _docutils_errors(page) == []
 
 

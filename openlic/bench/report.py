@@ -408,6 +408,9 @@ def speed_lines(sp: dict) -> list[str]:
     rows = []
     analysis_kmac = (_f(k["encoder_analysis"], ".1f") + " (analysis ``g_a``, ``h_a``) + "
                      + _f(k["hyper"], ".2f") + " (hyper synthesis)")
+    if sp.get("hyper_step_passes"):
+        analysis_kmac += (f" + {sp['hyper_step_passes']} x " + _f(k["decoder"], ".1f")
+                          + " (float decoder, choosing the hyper-latent step: WD E.3)")
     n_ref = sp.get("refine_iterations")
     if s["encode_s_per_picture"] is not None:
         rows.append([f"encoder (end to end, ``--refine {n_ref}``: WD E.3.1)",

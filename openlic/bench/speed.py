@@ -198,7 +198,7 @@ def run_speed(
 
     import refdec
     from encoder import encode_detailed
-    from encoder.pipeline import DEFAULT_QUALITY, load_codec
+    from encoder.pipeline import DEFAULT_QUALITY, HYPER_STEP_CHOICES, load_codec
     from openlic.bench.floatnet import FloatDecoder, network_macs, torch_macs
     from refdec.network import BAND_BYTES, band_rows
 
@@ -351,6 +351,9 @@ def run_speed(
         "refine_iterations": (
             codec.default_refine(1, 1) if refine_iterations is None else refine_iterations
         ),
+        # The float decoder passes by which the encoder chooses the hyper-latent step
+        # of every quality index it codes (WD E.3 step 2), with or without refinement.
+        "hyper_step_passes": len(HYPER_STEP_CHOICES) if codec.quality is not None else 0,
         "numba_int_peak": peak,
         "pictures": rows,
         "summary": summarise(rows, peak["gmac_per_s"]),
