@@ -212,16 +212,16 @@ picture and quality index (:func:`choose_hyper_step`)."""
 
 
 @torch.no_grad()
-def choose_hyper_step(
+def hyper_step_costs(
     codec: Codec, x: torch.Tensor, y: torch.Tensor, z: torch.Tensor, quality: int
-) -> int:
-    """The ``k`` of :data:`HYPER_STEP_CHOICES` whose unrefined latent has the least
-    rate-distortion cost ``J`` of E.3.1 at the quality index ``quality``, for the picture
-    ``x`` (:func:`picture_tensor`) and its latents ``y`` and ``z`` (:func:`latents`): the
-    float decoder networks code the picture once for each step; 0 for encoder weights
-    without those networks."""
+) -> dict[int, float]:
+    """The rate-distortion cost ``J`` of E.3.1 of the unrefined latent for each ``k`` of
+    :data:`HYPER_STEP_CHOICES` at the quality index ``quality``, for the picture ``x``
+    (:func:`picture_tensor`) and its latents ``y`` and ``z`` (:func:`latents`): the
+    float decoder networks code the picture once for each step. Empty for encoder
+    weights without those networks."""
     if codec.quality is None:
-        return 0
+        return {}
     gain, inv_gain = (
         codec.quality[k][quality][None, :, None, None] for k in ("gain", "inverse_gain")
     )
@@ -233,7 +233,20 @@ def choose_hyper_step(
         j = rd_cost(codec.model, x, yg, z[None] / step, gain, inv_gain, lam, None, step)[2]
         return j.item()
 
-    return min(HYPER_STEP_CHOICES, key=cost)
+    return {k: cost(k) for k in HYPER_STEP_CHOICES}
+
+
+def cheapest_hyper_step(costs: dict[int, float]) -> int:
+    """The ``k`` of least cost in ``costs`` (:func:`hyper_step_costs`); 0 if empty."""
+    return min(costs, key=costs.__getitem__, default=0)
+
+
+def choose_hyper_step(
+    codec: Codec, x: torch.Tensor, y: torch.Tensor, z: torch.Tensor, quality: int
+) -> int:
+    """The ``k`` whose unrefined latent has the least cost ``J`` (:func:`hyper_step_costs`);
+    0 for encoder weights without the float decoder networks."""
+    return cheapest_hyper_step(hyper_step_costs(codec, x, y, z, quality))
 
 
 def _with_hyper(codec: Codec, y: torch.Tensor, z: torch.Tensor, k: int, h: int, w: int) -> Analysis:
@@ -249,40 +262,48 @@ def refine_analysis(
     codec: Codec,
     image: np.ndarray,
     bit_depth: int,
-    a: Analysis,
+    y: torch.Tensor,
+    z: torch.Tensor,
+    hyper_step_log2: int,
     quality: int,
     iterations: int,
     progress: Callable[[int], None] | None = None,
+    start_cost: float | None = None,
 ) -> Analysis:
-    """``a`` with its latents refined for the quality index ``quality`` (E.3.1)."""
+    """The analysis of the latents ``y`` and ``z`` of ``image`` (:func:`latents`)
+    refined for the quality index ``quality`` (E.3.1), the hyper-latent coded with the
+    step ``2^hyper_step_log2``. ``start_cost``: the exact cost ``J`` of the unrefined
+    latents with that step, where the caller has it (:func:`hyper_step_costs`), which
+    saves the descent a pass of the float decoder networks."""
     if codec.quality is None:
         raise ValueError(
             "these encoder weights carry no decoder networks, which refinement needs: "
             "export them again with python -m encoder.export"
         )
-    if a.width * a.height > REFINE_MAX_PIXELS:
+    h, w = image.shape[:2]
+    if w * h > REFINE_MAX_PIXELS:
         raise ValueError(
             f"refinement is limited to pictures of {REFINE_MAX_PIXELS} pixels "
-            f"({a.width}x{a.height} has {a.width * a.height}); encode without it"
+            f"({w}x{h} has {w * h}); encode without it"
         )
     x = picture_tensor(image, bit_depth)
     gain, inv_gain = (
         codec.quality[k][quality][None, :, None, None] for k in ("gain", "inverse_gain")
     )
-    y, z = refine_latent(
+    y_r, z_r = refine_latent(
         codec.model,
         x,
-        torch.from_numpy(a.y).float()[None],
-        torch.from_numpy(a.z)[None],
+        y.float()[None],
+        z[None],
         gain,
         inv_gain,
         float(codec.quality["lambda"][quality]),
         iterations,
         progress,
-        z_step=float(1 << a.hyper_step_log2),
+        z_step=float(1 << hyper_step_log2),
+        start_cost=start_cost,
     )
-    k = a.hyper_step_log2
-    return _with_hyper(codec, y[0].detach(), z[0].detach(), k, a.height, a.width)
+    return _with_hyper(codec, y_r[0].detach(), z_r[0].detach(), hyper_step_log2, h, w)
 
 
 @dataclass
@@ -490,8 +511,10 @@ def encode_detailed(
         hyper_step_log2 = 0
     if hyper_step_log2 is None:
         x = picture_tensor(image, bit_depth)
-        step_of = cache(lambda q: choose_hyper_step(codec, x, y, z, q))
+        costs_of = cache(lambda q: hyper_step_costs(codec, x, y, z, q))
+        step_of = lambda q: cheapest_hyper_step(costs_of(q))  # noqa: E731
     else:
+        costs_of = lambda q: {}  # noqa: E731
         step_of = lambda q: hyper_step_log2  # noqa: E731
     nq = codec.params.num_qualities
     if bpp is None and quality is None:
@@ -500,11 +523,15 @@ def encode_detailed(
         raise ValueError(f"quality must lie in 0..{nq - 1}")
 
     def at(q: int, refined: bool = False) -> Encoded:
-        a = stepped(step_of(q))
+        k = step_of(q)
+        # A refined latent needs no integer hyper synthesis of the unrefined one.
         aq = (
-            refine_analysis(codec, image, bit_depth, a, q, refine_iterations, progress)
+            refine_analysis(
+                codec, image, bit_depth, y, z, k, q, refine_iterations, progress,
+                start_cost=costs_of(q).get(k),
+            )
             if refined
-            else a
+            else stepped(k)
         )
         # A refined latent keeps the rounding its descent chose by the exact cost.
         rdo_q = rdo and not refined

@@ -154,9 +154,12 @@ def refine_latent(
     iterations: int,
     progress: Callable[[int], None] | None = None,
     z_step: float = 1.0,
+    start_cost: float | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Refined ungained latent and hyper-latent (same shapes as ``y`` and ``z``), the
     hyper-latent to be coded with the step ``z_step`` (see :func:`rd_cost`).
+    ``start_cost``: the exact cost of ``y`` and ``z`` (the last element of
+    :func:`rd_cost` with ``tau`` None), where the caller has computed it already.
 
     Returns the iterate of lowest exactly rounded cost among the last half of the
     descent and the starting point, so refinement never makes the cost worse.
@@ -164,8 +167,10 @@ def refine_latent(
     yg = (y * gain).detach().clone().requires_grad_(True)
     zv = (z / z_step).detach().clone().requires_grad_(True)
     opt = Adam([yg, zv], step_size(iterations))
-    with torch.no_grad():
-        best_cost = rd_cost(model, x, yg, zv, gain, inv_gain, lam, None, z_step)[2].item()
+    best_cost = start_cost
+    if best_cost is None:
+        with torch.no_grad():
+            best_cost = rd_cost(model, x, yg, zv, gain, inv_gain, lam, None, z_step)[2].item()
     best = (yg.detach().clone(), zv.detach().clone())
     for i in range(iterations):
         tau = max(TAU_END, TAU_START * (1.0 - i / iterations))

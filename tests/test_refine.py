@@ -26,8 +26,10 @@ from encoder import read_image  # noqa: E402
 from encoder.export import encoder_weights, quality_gains, quality_lambdas  # noqa: E402
 from encoder.pipeline import (  # noqa: E402
     analyse,
+    cheapest_hyper_step,
     choose_hyper_step,
     encode_detailed,
+    hyper_step_costs,
     latents,
     load_codec,
     picture_tensor,
@@ -171,6 +173,24 @@ def test_encoder_chooses_the_coarser_hyper_latent_at_low_rates_only(crop):
         assert forced.analysis.hyper_step_log2 == 1 - (q == 0)
 
 
+def test_the_chosen_step_s_cost_starts_the_descent(crop):
+    """The chooser's cost of the unrefined latent is exactly the starting cost the
+    descent would compute, so the encoder passes it on (one pass of the float decoder
+    networks saved) and refines to the same latent."""
+    codec = load_codec()
+    x, (y, z) = picture_tensor(crop, 8), latents(codec, crop, 8)
+    costs = hyper_step_costs(codec, x, y, z, 0)
+    k = cheapest_hyper_step(costs)
+    *_, gain, inv_gain, lam = _start(codec, crop, 0)
+    step = 2.0**k
+    with torch.no_grad():
+        j = rd_cost(codec.model, x, y[None] * gain, z[None] / step, gain, inv_gain, lam, None, step)
+    assert costs[k] == j[2].item()
+    given = refine_analysis(codec, crop, 8, y, z, k, 0, 4, start_cost=costs[k])
+    computed = refine_analysis(codec, crop, 8, y, z, k, 0, 4)
+    assert np.array_equal(given.y, computed.y) and np.array_equal(given.z, computed.z)
+
+
 def test_refined_ten_bit_codestream_is_exact(crop):
     codec = load_codec()
     ten = (crop[:64, :96].astype(np.uint16) << 2) | 3
@@ -214,9 +234,9 @@ def test_trade_offs_of_the_anchors_are_the_training_ones(tiny_codec):
 def test_weights_without_decoder_networks_are_refused(tiny_codec, crop):
     codec = tiny_codec[0]
     assert codec.quality is None
-    a = analyse(codec, crop[:64, :64], 8)
+    y, z = latents(codec, crop[:64, :64], 8)
     with pytest.raises(ValueError, match="export them again"):
-        refine_analysis(codec, crop[:64, :64], 8, a, 10, 5)
+        refine_analysis(codec, crop[:64, :64], 8, y, z, 0, 10, 5)
 
 
 def test_pictures_beyond_the_refinement_limit_are_refused(monkeypatch, crop):
