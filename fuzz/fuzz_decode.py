@@ -14,7 +14,7 @@ within the bit depth; the prefix of the whole length decodes to the same samples
 
 The numba kernels (refdec.entropy, refdec.network, refdec.simd) are compiled, with
 numba's bounds checking on (an out-of-bounds access raises IndexError instead of
-reading memory; the AVX-512 loads of refdec.simd are not checked, the padded layout of
+reading memory; the vector loads of refdec.simd are not checked, the padded layout of
 refdec.network keeps them inside the arrays),
 into a cache under /tmp; they are not instrumented (atheris rewrites Python bytecode,
 which numba would then fail to compile, and compiled code reports no coverage), so

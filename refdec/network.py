@@ -26,7 +26,7 @@ from functools import cached_property
 import numpy as np
 from numba import njit, prange
 
-from refdec.simd import FAST, LANES, PIXELS, VECTOR, dot4, madd_block
+from refdec.simd import BLOCKS, FAST, LANES, PIXELS, VECTOR, dot4, madd_block
 
 ACC_MAX = 2**31 - 1
 """Largest magnitude an accumulator may reach (WD 8.6: 32-bit two's complement)."""
@@ -225,7 +225,8 @@ def _conv_row_vectors(xp, w, b, s, lo, hi, out, y):  # noqa: ANN001 - numba kern
 
     ``w``, ``b`` and ``s`` are :attr:`IntLayer.vector_weights` and
     :attr:`IntLayer.vector_bias_shift`, and ``out`` has the padded output channels. In
-    blocks of :data:`refdec.simd.PIXELS` output samples by 16 or 32 output channels:
+    blocks of :data:`refdec.simd.PIXELS` output samples by 16 output channels, or 32
+    where a call computes two blocks (:data:`refdec.simd.BLOCKS`):
     the samples under kernel row ``ky`` of output ``(y, x)`` start at padded row
     ``y + ky``, column ``x``.
     """
@@ -233,7 +234,7 @@ def _conv_row_vectors(xp, w, b, s, lo, hi, out, y):  # noqa: ANN001 - numba kern
     cp = xp.shape[2]
     row = xp.shape[1] * cp
     k = w.shape[1]
-    vectors = 1 if o_n == VECTOR else 2
+    vectors = 1 if o_n == VECTOR else BLOCKS
     xf, wf, of = xp.reshape(-1), w.reshape(-1), out.reshape(-1)
     for x0 in range(0, width, PIXELS):
         count = min(PIXELS, width - x0)
@@ -257,7 +258,7 @@ def _conv_vectors_serial(xp, w, b, s, lo, hi, out):  # noqa: ANN001
 _CONV_PARALLEL, _CONV_SERIAL = (
     (_conv_vectors_parallel, _conv_vectors_serial) if FAST else (_conv_parallel, _conv_serial)
 )
-"""The layer kernels: :func:`refdec.simd.madd_block` with AVX-512, else
+"""The layer kernels: :func:`refdec.simd.madd_block` with AVX-512 or AVX2, else
 :func:`refdec.simd.dot4`."""
 
 

@@ -84,7 +84,7 @@ def test_kernel_matches_clause_text_with_wide_layers(k, width):
 
 
 def test_plain_kernel_matches_clause_text():
-    # The kernel of machines without AVX-512 (refdec.simd.dot4), compiled, whichever
+    # The kernel of machines without AVX-512 or AVX2 (refdec.simd.dot4), compiled, whichever
     # kernel this machine's layers use.
     from refdec import network
 
@@ -104,7 +104,7 @@ def test_plain_kernel_matches_clause_text():
 def test_vector_kernel_matches_clause_text(c_out, d2s, width):
     # Output channels in one vector, in blocks of two with padding, in whole blocks;
     # widths that leave partial blocks of output samples; input channels that need
-    # padding (refdec.simd.madd_block where numba targets AVX-512, else dot4).
+    # padding (refdec.simd.madd_block where numba targets AVX-512 or AVX2, else dot4).
     rng = np.random.default_rng(c_out + width)
     layer = random_layer(rng, 37, c_out, d2s, lo=-4000, hi=4000)
     x = rng.integers(-2047, 2048, (3, width, 37)).astype(np.int16)
@@ -118,7 +118,7 @@ def test_vector_kernel_in_python_matches_clause_text():
     from refdec import network, simd
 
     if not simd.FAST:
-        pytest.skip("the vector layout needs the padded channels of the AVX-512 path")
+        pytest.skip("the vector layout needs the padded channels of the vector path")
     rng = np.random.default_rng(5)
     for c_out in (12, 32):
         layer = random_layer(rng, 5, c_out, False, lo=-4000, hi=4000)
@@ -137,7 +137,7 @@ def test_madd_block_fast_path_equals_loops():
     from refdec import simd
 
     if not simd.FAST:
-        pytest.skip("numba targets no AVX-512BW here: madd_block is the plain loops")
+        pytest.skip("numba targets neither AVX-512BW nor AVX2 here: madd_block is the plain loops")
     rng = np.random.default_rng(13)
     k, cp, width = 3, 2 * simd.LANES, 9
     row = (width + simd.PIXELS) * cp
@@ -153,7 +153,7 @@ def test_madd_block_fast_path_equals_loops():
                 got = np.zeros(simd.PIXELS * o, np.int16)
                 want = np.zeros(simd.PIXELS * o, np.int16)
                 args = (cp, row, k, w, o0 * k * k * cp, b, s, o0, vectors, -3000, 3000)
-                simd.madd_block_avx512(x, 3 * cp, *args, got, 0, count)
+                simd.madd_block_vectors(x, 3 * cp, *args, got, 0, count)
                 simd._madd_block_jit(x, 3 * cp, *args, want, 0, count)
                 assert np.array_equal(got, want)
                 block = got.reshape(simd.PIXELS, o)

@@ -449,9 +449,9 @@ def speed_lines(sp: dict) -> list[str]:
         f"{_f(sp['numba_int_peak'].get('parallel_gmac_per_s'), '.1f', '?')} GMAC/s on all "
         f"cores, {_f(sp['numba_int_peak'].get('serial_gmac_per_s'), '.1f', '?')} on one): "
         f"the executed MACs reach {100 * s['synthesis_fraction_of_peak']:.0f} % of that "
-        "peak (above 100 % where refdec.simd keeps 12 vectors of 16 output channels in "
+        "peak (above 100 % where refdec.simd keeps 12 vectors of output channels in "
         "registers, loads each weight once for six output samples and multiplies 32 pairs "
-        "per AVX-512 instruction, which the plain loop does not).",
+        "per AVX-512 instruction or 16 per AVX2 one, which the plain loop does not).",
         "",
     ]
     fst = f["stage_s_per_picture"]

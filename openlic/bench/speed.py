@@ -20,7 +20,7 @@ pictures at one quality index with the shipped model and measure, in one run:
   (:func:`numba_int_peak`: int16 x int16 products summed in int32 in a plain loop,
   which LLVM vectorises on its own, on all cores and on one); refdec's kernel exceeds
   it where :mod:`refdec.simd` computes blocks of 6 output samples by 32 output
-  channels with AVX-512;
+  channels with AVX-512 (by 16 with AVX2);
 * the same decoding with both networks replaced by a float32 PyTorch network of the
   same layers (:class:`openlic.bench.floatnet.FloatDecoder`), its time per stage,
   the ratio refdec / float32, and how far its pictures lie from refdec's;
