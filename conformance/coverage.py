@@ -88,7 +88,7 @@ EXCLUDED = (
 
 def other_kernel(fast: bool) -> tuple[str, ...]:
     """Exclusion patterns of the layer kernel this machine does not run: the plain one
-    where numba targets AVX-512BW or AVX2 (``refdec.simd.FAST``), the vector one elsewhere.
+    where the JIT is on (``refdec.simd.FAST``), the vector one in the Python form.
     Both are tested against the text of WD 8.6.1 by tests/test_network.py."""
     if fast:
         return r"def _conv_row\(", r"def _conv_parallel\(", r"def _conv_serial\("

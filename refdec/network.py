@@ -258,8 +258,8 @@ def _conv_vectors_serial(xp, w, b, s, lo, hi, out):  # noqa: ANN001
 _CONV_PARALLEL, _CONV_SERIAL = (
     (_conv_vectors_parallel, _conv_vectors_serial) if FAST else (_conv_parallel, _conv_serial)
 )
-"""The layer kernels: :func:`refdec.simd.madd_block` with AVX-512 or AVX2, else
-:func:`refdec.simd.dot4`."""
+"""The layer kernels: :func:`refdec.simd.madd_block` where the JIT is on, else (the
+Python form) :func:`refdec.simd.dot4`."""
 
 
 def conv_layer_reference(x: np.ndarray, layer: IntLayer) -> np.ndarray:

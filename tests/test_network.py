@@ -133,11 +133,32 @@ def test_vector_kernel_in_python_matches_clause_text():
         assert np.array_equal(out[:, :, :c_out], conv_layer_reference(x, layer))
 
 
-def test_madd_block_fast_path_equals_loops():
+def _generic_block():  # noqa: ANN202
+    """:func:`refdec.simd.madd_block_vectors` built with the ``"generic"`` vectors, which
+    this machine's layers may not use (they run on targets without AVX2)."""
+    from numba import njit
+
+    from refdec import simd
+
+    one, two = simd._madd_ir(1, "generic"), simd._madd_ir(2, "generic")
+
+    @njit
+    def block(x, x0, cp, row, k, w, w0, b, s, o0, vectors, lo, hi, out, out0, count):  # noqa: ANN001, ANN202
+        if vectors == 1:
+            one(x, x0, cp, row, k, w, w0, b, s, o0, lo, hi, out, out0, count)
+        else:
+            two(x, x0, cp, row, k, w, w0, b, s, o0, lo, hi, out, out0, count)
+
+    return block
+
+
+@pytest.mark.parametrize("kind", ["this machine's", "generic"])
+def test_madd_block_vectors_equal_loops(kind):
     from refdec import simd
 
     if not simd.FAST:
-        pytest.skip("numba targets neither AVX-512BW nor AVX2 here: madd_block is the plain loops")
+        pytest.skip("the JIT is off: madd_block is the plain loops")
+    vectors_block = simd.madd_block_vectors if kind == "this machine's" else _generic_block()
     rng = np.random.default_rng(13)
     k, cp, width = 3, 2 * simd.LANES, 9
     row = (width + simd.PIXELS) * cp
@@ -153,7 +174,7 @@ def test_madd_block_fast_path_equals_loops():
                 got = np.zeros(simd.PIXELS * o, np.int16)
                 want = np.zeros(simd.PIXELS * o, np.int16)
                 args = (cp, row, k, w, o0 * k * k * cp, b, s, o0, vectors, -3000, 3000)
-                simd.madd_block_vectors(x, 3 * cp, *args, got, 0, count)
+                vectors_block(x, 3 * cp, *args, got, 0, count)
                 simd._madd_block_jit(x, 3 * cp, *args, want, 0, count)
                 assert np.array_equal(got, want)
                 block = got.reshape(simd.PIXELS, o)
@@ -161,3 +182,26 @@ def test_madd_block_fast_path_equals_loops():
                 outside = np.ones(o, bool)
                 outside[o0 : o0 + 16 * vectors] = False
                 assert not block[:, outside].any()  # nor outside the block
+
+
+@pytest.mark.parametrize(
+    ("disable_jit", "cpu_name", "features", "isa"),
+    [
+        (1, None, "", None),  # the Python form: plain loops
+        (0, None, "+sse2,+avx,+avx2,+fma", "avx2"),
+        (0, None, "+avx2,+avx512f,+avx512bw", "avx512"),
+        (0, "x86-64", "", "generic"),  # a named portable target: no x86 extension
+        (0, "generic", "", "generic"),
+    ],
+)
+def test_vector_instruction_set_follows_numba_target(
+    monkeypatch, disable_jit, cpu_name, features, isa
+):
+    from numba import config
+
+    from refdec import simd
+
+    monkeypatch.setattr(config, "DISABLE_JIT", disable_jit)
+    monkeypatch.setattr(config, "CPU_NAME", cpu_name)
+    monkeypatch.setattr(config, "CPU_FEATURES", features)
+    assert simd._target_isa() == isa
