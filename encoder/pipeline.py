@@ -529,15 +529,12 @@ def encode_detailed(
 
     def at(q: int, refined: bool = False) -> Encoded:
         k = step_of(q)
-        # A refined latent needs no integer hyper synthesis of the unrefined one.
-        aq = (
-            refine_analysis(
-                codec, image, bit_depth, y, z, k, q, refine_iterations, progress,
-                start_cost=costs_of(q).get(k),
-            )
-            if refined
-            else stepped(k)
-        )
+        if refined:  # no integer hyper synthesis of the unrefined hyper-latent needed
+            start = costs_of(q).get(k)
+            args = (image, bit_depth, y, z, k, q, refine_iterations, progress, start)
+            aq = refine_analysis(codec, *args)
+        else:
+            aq = stepped(k)
         # A refined latent keeps the rounding its descent chose by the exact cost.
         rdo_q = rdo and not refined
         data, r = _codestream(codec, aq, q, bit_depth, tile_size_log2, channel_groups, rdo_q)
