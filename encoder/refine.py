@@ -161,28 +161,32 @@ def refine_latent(
     ``start_cost``: the exact cost of ``y`` and ``z`` (the last element of
     :func:`rd_cost` with ``tau`` None), where the caller has computed it already.
 
-    Returns the iterate of lowest exactly rounded cost among the last half of the
-    descent and the starting point, so refinement never makes the cost worse.
+    Returns the last iterate of the descent, or the starting point where its exactly
+    rounded cost is lower, so refinement never makes the cost worse.
     """
+    if iterations == 0:
+        return y, z
     yg = (y * gain).detach().clone().requires_grad_(True)
     zv = (z / z_step).detach().clone().requires_grad_(True)
     opt = Adam([yg, zv], step_size(iterations))
-    best_cost = start_cost
-    if best_cost is None:
+    if start_cost is None:
         with torch.no_grad():
-            best_cost = rd_cost(model, x, yg, zv, gain, inv_gain, lam, None, z_step)[2].item()
-    best = (yg.detach().clone(), zv.detach().clone())
+            start_cost = rd_cost(model, x, yg, zv, gain, inv_gain, lam, None, z_step)[2].item()
     for i in range(iterations):
         tau = max(TAU_END, TAU_START * (1.0 - i / iterations))
         opt.lr = step_size(iterations, i)
         cost = rd_cost(model, x, yg, zv, gain, inv_gain, lam, tau, z_step)[2]
         # Gradients of the latents only: the model's weights stay as they are.
         opt.step(list(torch.autograd.grad(cost, [yg, zv])))
-        if 2 * (i + 1) > iterations:
-            with torch.no_grad():
-                cost = rd_cost(model, x, yg, zv, gain, inv_gain, lam, None, z_step)[2].item()
-            if cost < best_cost:
-                best_cost, best = cost, (yg.detach().clone(), zv.detach().clone())
         if progress is not None:
             progress(1)
-    return best[0] / gain, best[1] * z_step
+    # Only the last iterate is costed exactly: with 8 steps it was the best of the second
+    # half of the descent in 19 of 20 encodings (BSDS500 validation pictures 13-16,
+    # qualities 0-255 step 64), and costing the other three of that half too (as the
+    # encoder did until 7 December 2026) took 1.94 s an encoding of pictures 13-18
+    # against 1.70 s, for a BD-rate 0.02 % lower.
+    with torch.no_grad():
+        cost = rd_cost(model, x, yg, zv, gain, inv_gain, lam, None, z_step)[2].item()
+    if cost >= start_cost:
+        return y, z
+    return yg.detach() / gain, zv.detach() * z_step

@@ -293,12 +293,11 @@ def test_refine_gain_tool_measures_each_number_of_steps():
     assert seconds[6] > seconds[0] > 0
 
 
-def test_hyper_step_gain_tool_measures_each_mode():
+def test_hyper_step_gain_tool_measures_each_mode(crop):
     from tools.hyper_step_gain import MODES, measure
 
-    rng = np.random.default_rng(3)
-    image = np.clip(rng.normal(128, 40, (64, 96, 3)), 0, 255).astype(np.uint8)
-    res = measure(load_codec(), [image], [0, 255])
+    # A photograph: on noise the step the encoder picks before refinement can lose after.
+    res = measure(load_codec(), [np.ascontiguousarray(crop[:64, :96])], [0, 255])
     assert set(res) == set(MODES)
     assert all(r.shape == (1, 2, 3) for r in res.values())
     assert res["k=0"][0, :, 2].tolist() == [0, 0] and res["k=1"][0, :, 2].tolist() == [1, 1]
