@@ -45,7 +45,7 @@ DEFAULT_REFINE = 8
 encoder weights and the picture allow refinement. 12 steps took 4.4 and 6.1 s for a
 Kodak picture on this project's 2 CPU cores in two runs of the results page (the
 machine's speed varied by 1.4 times), against the 5 s an encoding may take; 8 keep
-all but 0.3 % of their BD-rate gain and took 4.24 s on a day slower still, and 3.91 s
+all but 0.3 % of their BD-rate gain and took 4.24 s on a day slower still, and 3.74 s
 on a 2-core AMD EPYC with AVX2 (WD E.3.1 gives the measurements)."""
 DEFAULT_TILE_LOG2 = 5
 DEFAULT_GROUPS = 2
