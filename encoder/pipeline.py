@@ -531,8 +531,9 @@ def encode_detailed(
         k = step_of(q)
         if refined:  # no integer hyper synthesis of the unrefined hyper-latent needed
             start = costs_of(q).get(k)
-            args = (image, bit_depth, y, z, k, q, refine_iterations, progress, start)
-            aq = refine_analysis(codec, *args)
+            aq = refine_analysis(
+                codec, image, bit_depth, y, z, k, q, refine_iterations, progress, start
+            )
         else:
             aq = stepped(k)
         # A refined latent keeps the rounding its descent chose by the exact cost.

@@ -39,7 +39,7 @@ from numba.extending import intrinsic, overload
 
 LANES = 32
 """int16 samples in one AVX-512 vector: the padded channel runs are multiples of it
-(with AVX2 too, which reads them as two vectors of 16)."""
+(the other instruction sets read a run as several shorter vectors)."""
 
 PIXELS = 6
 """Output samples of one row that :func:`madd_block` computes together."""

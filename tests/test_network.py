@@ -84,8 +84,8 @@ def test_kernel_matches_clause_text_with_wide_layers(k, width):
 
 
 def test_plain_kernel_matches_clause_text():
-    # The kernel of machines without AVX-512 or AVX2 (refdec.simd.dot4), compiled, whichever
-    # kernel this machine's layers use.
+    # The kernel of the Python form (refdec.simd.dot4), compiled, whichever kernel this
+    # machine's layers use.
     from refdec import network
 
     rng = np.random.default_rng(17)
@@ -104,7 +104,7 @@ def test_plain_kernel_matches_clause_text():
 def test_vector_kernel_matches_clause_text(c_out, d2s, width):
     # Output channels in one vector, in blocks of two with padding, in whole blocks;
     # widths that leave partial blocks of output samples; input channels that need
-    # padding (refdec.simd.madd_block where numba targets AVX-512 or AVX2, else dot4).
+    # padding (refdec.simd.madd_block where the JIT is on, else dot4).
     rng = np.random.default_rng(c_out + width)
     layer = random_layer(rng, 37, c_out, d2s, lo=-4000, hi=4000)
     x = rng.integers(-2047, 2048, (3, width, 37)).astype(np.int16)
