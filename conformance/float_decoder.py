@@ -7,7 +7,9 @@ symbol depends on them. The latent reconstruction (WD 8.5), the synthesis (8.7) 
 the output conversion (8.8) are then computed in floating point, as the real-valued
 operations of which the integer ones are the rounded form: each right shift with its
 folded rounding offset becomes a division, ``acc / 2^s - 1/2``, and the output is
-rounded to the nearest integer only at the end.
+rounded to the nearest integer only at the end. The output filter (8.9) is applied to
+the unrounded samples in the same way, with the classes of 8.9.2 taken from the
+samples rounded.
 
 It serves to set the thresholds of the tolerance class (:mod:`conformance.generate`
 measures it in float64 and float32 on every case) and, in the self-tests, as a decoder
@@ -18,12 +20,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from refdec.codestream import parse_codestream
+from refdec.codestream import OutputFilter, parse_codestream
 from refdec.decoder import decode_latent
 from refdec.entropy import decode_stream
 from refdec.hyper import hyper_symbol_tables, hyper_synthesis
 from refdec.network import IntLayer, halo
 from refdec.output import sample_dtype
+from refdec.output_filter import activity, filter_classes
 from refdec.params import find_parameter_set
 
 BAND_ROWS = 8
@@ -94,5 +97,33 @@ def decode_float(
     x = np.concatenate(bands, axis=0)
     peak = (1 << hdr.bit_depth) - 1
     out = x[: hdr.height, : hdr.width] * dtype(peak) / dtype(2.0**params.f_out)
+    out = np.clip(out, 0, peak)
+    if parsed.output_filter is not None:
+        out = float_output_filter(out, parsed.output_filter, peak)
     samples = np.clip(np.round(out), 0, peak)
     return samples.astype(sample_dtype(hdr.bit_depth)), hdr.bit_depth
+
+
+def float_output_filter(s: np.ndarray, of: OutputFilter, peak: int) -> np.ndarray:
+    """WD 8.9 in floating point: the correction ``sum_i W f_i / 2^P`` of the unrounded
+    samples ``s``, unrounded, clipped to 0 .. ``peak``; the classes are those of the
+    samples rounded (8.9.1, 8.9.2)."""
+    rounded = np.clip(np.round(s), 0, peak).astype(np.int32)
+    cls = filter_classes(activity(rounded), of.thresholds)
+    h, w, _ = s.shape
+    pad = np.pad(s, ((2, 2), (2, 2), (0, 0)), mode="edge")
+
+    def at(dy: int, dx: int, k: int) -> np.ndarray:
+        return pad[2 + dy : 2 + dy + h, 2 + dx : 2 + dx + w, k]
+
+    weights = np.asarray(of.coefficients, s.dtype)[cls]  # (H, W, 3, 8)
+    out = np.empty_like(s)
+    for c in range(3):
+        two = 2 * at(0, 0, c)
+        taps = [at(-dy, -dx, c) + at(dy, dx, c) - two
+                for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1), (0, 2), (2, 0))]
+        taps += [at(0, -1, o) + at(0, 1, o) + at(-1, 0, o) + at(1, 0, o) - 4 * at(0, 0, o)
+                 for o in range(3) if o != c]
+        acc = sum(weights[:, :, c, i] * t for i, t in enumerate(taps))
+        out[:, :, c] = s[:, :, c] + acc / s.dtype.type(2.0**of.shift)
+    return np.clip(out, 0, peak)

@@ -169,7 +169,7 @@ class Toolkit:
 
     # encoding
 
-    def encode(self, picture, *, quality=160, tile_log2=5, groups=2, hyper_step=0):  # noqa: ANN001
+    def encode(self, picture, *, quality=160, tile_log2=5, groups=2, hyper_step=0, output_filter=False):  # noqa: ANN001, E501
         image, bit_depth, _ = picture
         return self.pipeline.encode_detailed(
             image,
@@ -181,6 +181,9 @@ class Toolkit:
             # Refinement (WD E.3.1) descends in float arithmetic, whose last bits
             # depend on the machine: without it the suite is rebuilt bit for bit.
             refine_iterations=0,
+            # The cases of the output filter (WD 8.9) choose it; the others go without,
+            # so that their segments stay those of clause 5.
+            output_filter=output_filter,
             codec=self.codec,
         )
 
@@ -189,8 +192,10 @@ class Toolkit:
         tiles = [[parsed.data[o : o + n] for o, n in g.tiles] for g in parsed.groups]
         return Parts(parsed.header, parsed.z_stream, tiles)
 
-    def assemble(self, p: Parts, optional=(), check=True) -> bytes:  # noqa: ANN001
-        return self.writer.write_codestream(p.header, p.z_stream, p.tiles, optional, check=check)
+    def assemble(self, p: Parts, optional=(), check=True, output_filter=None) -> bytes:  # noqa: ANN001
+        return self.writer.write_codestream(
+            p.header, p.z_stream, p.tiles, optional, output_filter=output_filter, check=check
+        )
 
     def segments(self, data: bytes) -> list[tuple[int, bytes]]:
         """(marker, payload) of every segment of a valid codestream."""
@@ -418,9 +423,14 @@ class Builder:
 
     # helpers
 
-    def enc(self, picture, *, quality=160, tile_log2=5, groups=2, hyper_step=0):  # noqa: ANN001
+    def enc(self, picture, *, quality=160, tile_log2=5, groups=2, hyper_step=0, output_filter=False):  # noqa: ANN001, E501
         e = self.kit.encode(
-            picture, quality=quality, tile_log2=tile_log2, groups=groups, hyper_step=hyper_step
+            picture,
+            quality=quality,
+            tile_log2=tile_log2,
+            groups=groups,
+            hyper_step=hyper_step,
+            output_filter=output_filter,
         )
         info = {
             "quality": quality,
@@ -518,6 +528,7 @@ class Builder:
         yield from self.optional_segments()
         yield from self.header_fields()
         yield from self.levels()
+        yield from self.output_filters()
         yield from self.negatives()
 
     def sizes(self) -> Iterator[Draft]:
@@ -1052,6 +1063,152 @@ class Builder:
                 mods=[f"{fld} = {v}"],
                 base=base,
                 expect_error=False,
+            )
+
+    def output_filters(self) -> Iterator[Draft]:
+        """WD 6.7, 7.7, 8.9: filters the encoder chose, filters at the limits of the
+        syntax (every class, the smallest and largest shift, extreme coefficients that
+        drive the samples into the clipping), prefixes with and without the OF segment,
+        and OF segments that break each requirement of 5.3 and 7.7."""
+        kit, cs = self.kit, self.kit.cs
+        clauses = ["5.3", "6.7", "7.7", "8.9", *POSITIVE_CLAUSES]
+        elements = ["filter_classes_minus1", "filter_shift", "class_threshold", "filter_coeff"]
+        rng = np.random.default_rng(89)
+
+        def random_filter(n: int, shift: int, low: int, high: int, thresholds=None):  # noqa: ANN001, ANN202
+            w = rng.integers(low, high + 1, (n, 3, kit.syntax.OF_TAPS))
+            if thresholds is None:
+                thresholds = sorted(rng.choice(np.arange(1, 40000), n - 1, replace=False))
+            coefficients = tuple(tuple(tuple(taps) for taps in k) for k in w.tolist())
+            return cs.OutputFilter(shift, tuple(int(t) for t in thresholds), coefficients)
+
+        def of_case(id_, why, picture, of, *, quality=160, groups=2, bit_depth_pic=None):  # noqa: ANN001, ANN202
+            e, info = self.enc(picture, quality=quality, tile_log2=3, groups=groups)
+            data = kit.assemble(kit.parts(e.data), output_filter=of)
+            return Draft(
+                id_, "output-filter", why, clauses, elements, data,
+                picture=picture[2], encoder=info, modifications=["OF segment written"],
+            )
+
+        for id_, q, pic in (
+            ("of-encoder-q224", 224, photo(160, 96, 100, 300)),
+            ("of-encoder-10bit", 240, photo(192, 128, 300, 300, bit_depth=10, seed=3)),
+        ):
+            e, info = self.enc(pic, quality=q, tile_log2=3, groups=2, output_filter=True)
+            of = e.output_filter
+            assert of is not None, f"{id_}: the encoder chose no output filter"
+            yield Draft(
+                id_,
+                "output-filter",
+                f"The output filter the encoder chose for the picture (WD E.3.3): "
+                f"{of.num_classes} classes, shift {of.shift}.",
+                clauses, elements, e.data, picture=pic[2], encoder=info,
+            )
+        top = (1 << 32) - 1
+        yield of_case(
+            "of-8-classes-extremes",
+            "Eight classes, the last threshold 2^32 - 1 (class 7 empty), coefficients drawn "
+            "from the whole range -128 to 127 at the shift 1: sums far beyond the sample "
+            "range, clipped to 0 and 255 (8.9.3).",
+            photo(64, 48, 200, 500),
+            random_filter(8, 1, -128, 127, [0, 40, 300, 1200, 4000, 15000, top]),
+        )
+        yield of_case(
+            "of-shift-15",
+            "One class at the largest shift 15: corrections below one sample, where the "
+            "rounding of the arithmetic shift decides (8.9.3).",
+            photo(40, 24, 330, 90),
+            random_filter(1, 15, 100, 127),
+        )
+        yield of_case(
+            "of-negative-rounding",
+            "Two classes of negative coefficients at the shift 6: the sums are negative, and "
+            "the shift rounds them towards minus infinity (4.2.2, 8.9.3).",
+            photo(48, 40, 520, 260),
+            random_filter(2, 6, -128, -1),
+        )
+        yield of_case(
+            "of-small-picture",
+            "A 5 x 3 picture: every tap of every position reaches outside the picture and "
+            "takes the nearest sample (8.9, 8.9.1).",
+            photo(5, 3, 10, 10),
+            random_filter(4, 5, -60, 60, [3, 30, 300]),
+            quality=250,
+            groups=1,
+        )
+        yield of_case(
+            "of-10bit-extremes",
+            "10-bit samples with three classes of coefficients from the whole range at the "
+            "shift 2: clipped to 0 and 1023 (8.9.3).",
+            photo(48, 32, 90, 610, bit_depth=10, seed=5),
+            random_filter(3, 2, -128, 127),
+        )
+        # Prefixes (WD 5.5, 8.1.2): the OF segment counts only when it is complete.
+        pic = photo(64, 48, 600, 100)
+        e, info = self.enc(pic, quality=200, tile_log2=3, groups=2)
+        full = kit.assemble(kit.parts(e.data), output_filter=random_filter(2, 4, -20, 20))
+        of_end = len(full) - 10  # the EOC segment is the last 10 bytes
+        for id_, n, why in (
+            ("prefix-of-cut", of_end - 5, "cut inside the OF segment: the picture of 8.8"),
+            ("prefix-of-complete", of_end, "every segment but EOC: the filtered picture"),
+        ):
+            yield Draft(
+                id_, "prefix", f"Prefix codestream of {n} bytes: {why}.",
+                ["5.5", "8.1.2", *clauses], elements, full[:n],
+                picture=pic[2], encoder=info, prefix=True,
+                modifications=["OF segment written", f"first {n} bytes"],
+            )
+        # Negative cases, from the codestream of the negative cases of clause 5 with an
+        # OF segment of two classes.
+        base, _, _ = self.base()
+        ph, zs, ys0, ys1, eoc = kit.segments(base)
+        good = random_filter(2, 6, -30, 30, [500])
+        payload = kit.writer.output_filter_payload(good)
+        of = (kit.marker("OF"), payload)
+
+        def with_byte(at: int, value: int) -> tuple[int, bytes]:
+            b = bytearray(payload)
+            b[at] = value
+            return kit.marker("OF"), bytes(b)
+
+        threshold = good.thresholds[0].to_bytes(4, "big")
+        three = kit.writer.output_filter_payload(random_filter(3, 6, -30, 30, [500, 900]))
+        equal = three[:2] + threshold + threshold + three[10:]
+        for id_, req, why, segs, mods in (
+            ("neg-of-twice", "R-OF-ONCE", "Two OF segments.",
+             [ph, zs, ys0, ys1, of, of, eoc], ["OF segment written twice"]),
+            ("neg-of-before-last-ys", "R-OF-AFTER-YS",
+             "The OF segment between the two YS segments.",
+             [ph, zs, ys0, of, ys1, eoc], ["OF segment before the second YS"]),
+            ("neg-of-before-zs", "R-OF-AFTER-YS", "The OF segment right after PH.",
+             [ph, of, zs, ys0, ys1, eoc], ["OF segment after PH"]),
+            ("neg-of-classes-9", "R-OF-CLASSES",
+             "filter_classes_minus1 = 8 (nine classes), with the thresholds and "
+             "coefficients of nine classes.",
+             [ph, zs, ys0, ys1,
+              (kit.marker("OF"), bytes([8, 6]) + b"".join(
+                  (100 * k).to_bytes(4, "big") for k in range(1, 9)) + bytes(9 * 24)), eoc],
+             ["filter_classes_minus1 = 8"]),
+            ("neg-of-shift-0", "R-OF-SHIFT", "filter_shift = 0.",
+             [ph, zs, ys0, ys1, with_byte(1, 0), eoc], ["filter_shift = 0"]),
+            ("neg-of-shift-16", "R-OF-SHIFT", "filter_shift = 16.",
+             [ph, zs, ys0, ys1, with_byte(1, 16), eoc], ["filter_shift = 16"]),
+            ("neg-of-thresholds-equal", "R-OF-THRESHOLDS",
+             "Two equal class thresholds (three classes).",
+             [ph, zs, ys0, ys1, (kit.marker("OF"), equal), eoc],
+             ["class_threshold[1] = class_threshold[0]"]),
+            ("neg-of-short", "R-OF-LENGTH", "The OF payload lacks its last coefficient.",
+             [ph, zs, ys0, ys1, (kit.marker("OF"), payload[:-1]), eoc],
+             ["last byte of the OF payload removed"]),
+            ("neg-of-long", "R-OF-LENGTH", "A byte follows the last coefficient of the OF payload.",
+             [ph, zs, ys0, ys1, (kit.marker("OF"), payload + b"\x80"), eoc],
+             ["a byte appended to the OF payload"]),
+        ):
+            yield self.negative(
+                id_, [req], why, kit.build(segs),
+                clauses=["5.3" if req in ("R-OF-ONCE", "R-OF-AFTER-YS") else "7.7", "6.7"],
+                elements=["marker"] if req in ("R-OF-ONCE", "R-OF-AFTER-YS") else elements,
+                mods=mods,
             )
 
     def levels(self) -> Iterator[Draft]:
@@ -1858,7 +2015,7 @@ class ContextBuilder(Builder):
         pic = photo(72, 40, 410, 230)
         e, info = self.enc(pic, quality=128, tile_log2=2, groups=g)
         blind = dataclasses.replace(kit.codec, params=dataclasses.replace(kit.params, ctx=()))
-        data, _ = kit.pipeline._codestream(blind, e.analysis, 128, 8, 2, 2)
+        data, _, _ = kit.pipeline._codestream(blind, e.analysis, 128, 8, 2, 2)
         yield self.negative(
             "neg-groups-context",
             ["R-GROUPS-CONTEXT"],

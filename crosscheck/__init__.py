@@ -31,6 +31,7 @@ from .network import (
     reconstruct_latent,
     scale_indices,
 )
+from .output_filter import output_filter
 
 __all__ = ["DecodeError", "decode"]
 
@@ -91,7 +92,8 @@ def decode_residuals(cs: Codestream, tables: Tables, g: int, idx: np.ndarray) ->
 
 def decode(data: bytes, prefix: bool = False) -> tuple[np.ndarray, int]:
     """DecodePicture of WD 8.1.1; with ``prefix``, of the longest prefix codestream within
-    ``data`` (WD 5.5, 8.1.2). Returns the H x W x 3 samples and the bit depth."""
+    ``data`` (WD 5.5, 8.1.2). Returns the H x W x 3 samples and the bit depth. Step 8
+    (WD 8.9) runs when the (prefix) codestream holds the OF segment."""
     selected: list[ParameterSet] = []
 
     def on_header(h: Header) -> int:
@@ -113,4 +115,7 @@ def decode(data: bytes, prefix: bool = False) -> tuple[np.ndarray, int]:
         idx = scale_indices(ps, ls_g, q, c)  # 5b
         r = decode_residuals(cs, tables, g, idx)  # 5c (0 where the YS segment is absent)
         y_in[c] = reconstruct_latent(ps, mu_g, r, q, c)  # 5d
-    return output_samples(ps, y_in, h.width, h.height, h.bit_depth), h.bit_depth  # 6, 7
+    s = output_samples(ps, y_in, h.width, h.height, h.bit_depth)  # steps 6 and 7
+    if cs.output_filter is not None:  # step 8
+        s = output_filter(s, cs.output_filter, h.bit_depth)
+    return s, h.bit_depth

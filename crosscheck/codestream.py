@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 SIGNATURE = bytes([0x89, 0x4F, 0x4C, 0x49, 0x43, 0x0D, 0x0A, 0x1A])  # WD 5.1
-PH, ZS, YS, EOC, COM = 0xFF01, 0xFF02, 0xFF03, 0xFF0F, 0xFF80  # WD Table 1
+PH, ZS, YS, OF, EOC, COM = 0xFF01, 0xFF02, 0xFF03, 0xFF04, 0xFF0F, 0xFF80  # WD Table 1
 
 # WD Table A.2: level_idc -> (MaxWidth, MaxHeight, MaxSamples); MaxTiles = MaxSamples / 1024.
 LEVELS = {1: (4096, 4096, 4194304), 2: (8192, 8192, 67108864), 3: (16384, 16384, 268435456)}
@@ -133,18 +133,49 @@ def parse_latent_stream(p: bytes, num_tiles: int) -> tuple[int, list[bytes]]:
 
 
 @dataclass
+class OutputFilter:
+    """An OF payload (WD 6.7, 7.7): N classes, the shift P, the N - 1 thresholds and the
+    coefficients W[k][c][i] = filter_coeff[k][c][i] - 128 (N x 3 x 8)."""
+
+    shift: int
+    thresholds: list[int]
+    weights: list[list[list[int]]]
+
+
+def parse_output_filter(p: bytes) -> OutputFilter:
+    """Read and check an OF payload (WD 6.7, 7.7); all fields big-endian."""
+    need(len(p) >= 1, "R-OF-LENGTH", "empty OF payload")
+    need(p[0] <= 7, "R-OF-CLASSES", f"filter_classes_minus1 {p[0]}")
+    n = p[0] + 1
+    size = 2 + 4 * (n - 1) + 24 * n
+    need(len(p) == size, "R-OF-LENGTH", f"OF length {len(p)}, N = {n} needs {size}")
+    need(1 <= p[1] <= 15, "R-OF-SHIFT", f"filter_shift {p[1]}")
+    thr = [int.from_bytes(p[2 + 4 * k : 6 + 4 * k], "big") for k in range(n - 1)]
+    need(
+        all(a < b for a, b in zip(thr, thr[1:])),
+        "R-OF-THRESHOLDS",
+        f"class_threshold {thr} does not increase strictly",
+    )
+    co = 2 + 4 * (n - 1)  # filter_coeff[k][c][i] at co + 24k + 8c + i
+    w = [[[p[co + 24 * k + 8 * c + i] - 128 for i in range(8)] for c in range(3)] for k in range(n)]
+    return OutputFilter(p[1], thr, w)
+
+
+@dataclass
 class Codestream:
     """What the decoding process needs from a (prefix) codestream."""
 
     header: Header
     hyper_data: bytes
     groups: list[list[bytes]]  # tile streams of the YS segments present, in group order
+    output_filter: OutputFilter | None = None  # the OF segment, when present (WD 7.7)
 
 
 def parse(
     data: bytes, prefix: bool = False, on_header: Callable[[Header], int] | None = None
 ) -> Codestream:
-    """Parse a codestream (WD 5, 6, 7) or, with ``prefix``, the first N bytes of one (5.5).
+    """Parse a codestream (WD 5, 6, 7) or, with ``prefix``, the first N bytes of one (5.5):
+    a complete OF segment within them is used, an incomplete one dropped like any other.
 
     ``on_header(header)`` is called as soon as the PH segment has been read (8.1.1 step 3,
     parameter set selection) and returns M, the number of latent channels.
@@ -152,7 +183,7 @@ def parse(
     n = len(data)
     need(data[:8] == SIGNATURE[: min(n, 8)], "R-SIGNATURE", "bad signature")
     need(n >= 8, "R-COMPLETE", "codestream ends inside the signature")
-    pos, header, hyper, groups, first = 8, None, None, [], True
+    pos, header, hyper, groups, first, of = 8, None, None, [], True, None
     while True:
         if prefix and pos + 10 > n:
             break  # 5.5: an incomplete segment and every byte after it are not used
@@ -161,7 +192,7 @@ def parse(
         marker = int.from_bytes(data[pos : pos + 2], "big")
         # 5.3: reserved markers and order, from the marker alone.
         need(
-            marker in (PH, ZS, YS, EOC) or 0xFF80 <= marker <= 0xFFFE,
+            marker in (PH, ZS, YS, OF, EOC) or 0xFF80 <= marker <= 0xFFFE,
             "R-MARKER-RESERVED",
             f"marker 0x{marker:04X} at byte {pos}",
         )
@@ -170,10 +201,12 @@ def parse(
         need(marker != ZS or hyper is None, "R-ZS-ONCE", "second ZS segment")
         need(marker != YS or hyper is not None, "R-ZS-BEFORE-YS", "YS before ZS")
         need(marker != EOC or hyper is not None, "R-ZS-ONCE", "EOC without a ZS segment")
+        need(marker != OF or of is None, "R-OF-ONCE", "second OF segment")
         if header is not None:
             g = header.num_channel_groups
             need(marker != YS or len(groups) < g, "R-YS-COUNT", f"more than {g} YS segments")
             need(marker != EOC or len(groups) == g, "R-YS-COUNT", f"{len(groups)} YS, not {g}")
+            need(marker != OF or len(groups) == g, "R-OF-AFTER-YS", f"OF after {len(groups)} YS")
         need(pos + 6 <= n, "R-COMPLETE", "codestream ends inside a length")
         length = int.from_bytes(data[pos + 2 : pos + 6], "big")
         end = pos + 6 + length
@@ -200,6 +233,8 @@ def parse(
             gi, streams = parse_latent_stream(payload, len(header.tiles))
             need(gi == len(groups), "R-YS-GROUP-INDEX", f"group_index {gi}, not {len(groups)}")
             groups.append(streams)
+        elif marker == OF:
+            of = parse_output_filter(payload)
         elif marker == EOC:
             need(length == 0, "R-EOC-LENGTH", f"EOC length {length}")
             need(pos == n, "R-EOC-LAST", f"{n - pos} bytes after EOC")
@@ -209,4 +244,4 @@ def parse(
         "R-COMPLETE",
         "no PH and ZS segment within the bytes: no prefix codestream to decode (5.5)",
     )
-    return Codestream(header, hyper, groups)
+    return Codestream(header, hyper, groups, of)

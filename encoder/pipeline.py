@@ -21,18 +21,20 @@ import torch.nn.functional as F
 
 from encoder.export import DECODER_SIDE
 from encoder.model import ModelConfig, OpenLICModel
+from encoder.output_filter import design as design_output_filter
 from encoder.rans import encode as rans_encode
 from encoder.rdoq import DISTORTION_SCALE, quantise_rdo
 from encoder.refine import REFINE_MAX_PIXELS, rd_cost, refine_latent
 from encoder.writer import write_codestream
 from refdec import syntax
-from refdec.codestream import PictureHeader
+from refdec.codestream import OutputFilter, PictureHeader
 from refdec.context import context_prediction
 from refdec.hyper import hyper_symbol_tables, hyper_synthesis
 from refdec.latent import reconstruct as reconstruct_group
 from refdec.latent import scale_indices, tile_grid, tile_symbol_tables
 from refdec.levels import smallest_level
 from refdec.output import to_samples
+from refdec.output_filter import apply_output_filter
 from refdec.params import DATA_DIR as PARAMS_DIR
 from refdec.params import ParameterSet, load_parameter_set
 from refdec.synthesis import synthesis
@@ -395,15 +397,22 @@ def entropy_code(
 
 
 def reconstruct(
-    a: Analysis, r: np.ndarray, quality: int, params: ParameterSet, bit_depth: int
+    a: Analysis,
+    r: np.ndarray,
+    quality: int,
+    params: ParameterSet,
+    bit_depth: int,
+    output_filter: OutputFilter | None = None,
 ) -> np.ndarray:
-    """The samples a conforming decoder outputs for the residuals ``r`` of ``a``.
+    """The samples a conforming decoder outputs for the residuals ``r`` of ``a`` and
+    the OF segment of ``output_filter`` (WD 8.9), if any.
 
     Without context networks the grouping does not change the latent (WD 8.5 works
     element by element), so one group stands for any; with them it is ``G_C``.
     """
     y_in = quantise(a, quality, params, params.context_groups, r).y_in
-    return samples(a, y_in, params, bit_depth)
+    out = samples(a, y_in, params, bit_depth)
+    return out if output_filter is None else apply_output_filter(out, output_filter, bit_depth)
 
 
 def samples(a: Analysis, y_in: np.ndarray, params: ParameterSet, bit_depth: int) -> np.ndarray:
@@ -420,9 +429,21 @@ def _codestream(
     tile_log2: int,
     groups: int,
     rdo: bool = True,
-) -> tuple[bytes, np.ndarray]:
+    original: np.ndarray | None = None,
+) -> tuple[bytes, np.ndarray, OutputFilter | None]:
+    """The codestream of ``a`` at ``quality``, its residuals and its output filter:
+    with the ``original`` picture, the filter of WD E.3.3 (None where none pays or the
+    codec has no trade-offs), without it none."""
     weights = codec.rdo_weights(quality) if rdo else None
     qa = quantise(a, quality, codec.params, groups, rdo_weights=weights)
+    of = None
+    # The filter's choice weighs bits against distortion with the quality's trade-off,
+    # which encoder weights without the decoder networks lack.
+    if original is not None and codec.quality is not None:
+        decoded = samples(a, qa.y_in, codec.params, bit_depth)
+        of = design_output_filter(
+            original, decoded, bit_depth, float(codec.quality["lambda"][quality])
+        )
     z_stream, group_tiles = entropy_code(a, qa.residuals, qa.idx, codec.params, tile_log2, groups)
     header = PictureHeader(
         version_major=1,
@@ -441,7 +462,7 @@ def _codestream(
         hyper_step_log2=a.hyper_step_log2,
         parameter_set_hash=codec.params_sha256,
     )
-    return write_codestream(header, z_stream, group_tiles), qa.residuals
+    return write_codestream(header, z_stream, group_tiles, output_filter=of), qa.residuals, of
 
 
 @dataclass
@@ -450,6 +471,8 @@ class Encoded:
     quality: int
     residuals: np.ndarray
     analysis: Analysis
+    output_filter: OutputFilter | None = None
+    """The filter of the codestream's OF segment (WD E.3.3), if it has one."""
 
 
 def groups_for(params: ParameterSet, groups: int | None) -> int:
@@ -480,6 +503,7 @@ def encode_detailed(
     tile_size_log2: int = DEFAULT_TILE_LOG2,
     channel_groups: int | None = None,
     hyper_step_log2: int | None = None,
+    output_filter: bool = True,
     codec: Codec | None = None,
     params_path: Path | str | None = None,
     progress: Callable[[int], None] | None = None,
@@ -538,8 +562,11 @@ def encode_detailed(
             aq = stepped(k)
         # A refined latent keeps the rounding its descent chose by the exact cost.
         rdo_q = rdo and not refined
-        data, r = _codestream(codec, aq, q, bit_depth, tile_size_log2, channel_groups, rdo_q)
-        return Encoded(data, q, r, aq)
+        original = image if output_filter else None
+        data, r, of = _codestream(
+            codec, aq, q, bit_depth, tile_size_log2, channel_groups, rdo_q, original
+        )
+        return Encoded(data, q, r, aq, of)
 
     if quality is not None:
         return at(quality, refined=refine_iterations > 0)
@@ -621,6 +648,7 @@ def encode(image: np.ndarray, **kwargs) -> bytes:  # noqa: ANN003
     hyper-latent, less precise means and scales; by default (None) the encoder chooses
     ``k`` = 0 or 1 for each picture and quality index by its rate-distortion cost
     (:func:`choose_hyper_step`; 0 where the weights or the picture's size do not allow
-    the float decoder networks).
+    the float decoder networks). ``output_filter`` (True by default) adds the output
+    filter of WD 8.9 where it pays (E.3.3); False leaves it out.
     """
     return encode_detailed(image, **kwargs).data

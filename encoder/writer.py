@@ -14,7 +14,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from refdec import syntax
-from refdec.codestream import PictureHeader, Segment, crc32, parse_picture_header
+from refdec.codestream import (
+    OutputFilter,
+    PictureHeader,
+    Segment,
+    crc32,
+    parse_output_filter,
+    parse_picture_header,
+)
 from refdec.syntax import Field, Loop, Structure
 
 _SEGMENT = {f.name: f for f in syntax.SEGMENT.fields()}
@@ -38,14 +45,18 @@ def _encode(
     structure: Structure, values: Mapping[str, object], variables: Mapping[str, int]
 ) -> bytes:
     """A payload from its field values (WD 6): a field inside a loop takes a sequence,
-    indexed by the loop variable; ``variables`` gives the loop counts."""
+    indexed by the loop variable; a loop count is a constant, a value of ``variables``
+    or the value of a field written before."""
     out = bytearray()
 
     def walk(elements: tuple[syntax.Element, ...], index: tuple[int, ...]) -> None:
         for el in elements:
             if isinstance(el, Loop):
                 assert el.count is not None, "do-while loops occur only in CODESTREAM"
-                for i in range(variables[el.count]):
+                c = el.count
+                count = int(c) if c.isdigit() else variables.get(c, values.get(c))
+                assert isinstance(count, int), f"no count {c} for the {el.var} loop"
+                for i in range(el.iterations(count)):
                     walk(el.body, (*index, i))
                 continue
             assert isinstance(el, Field), "payload structures call no other structure"
@@ -70,16 +81,32 @@ def comment_segment(text: str) -> tuple[int, bytes]:
     return syntax.MARKER_COM, _encode(syntax.COM, {"comment": text.encode("utf-8")}, {})
 
 
+def output_filter_payload(of: OutputFilter) -> bytes:
+    """The payload of an OF segment (WD 6.7) carrying ``of``."""
+    values = {
+        "filter_classes_minus1": of.num_classes - 1,
+        "filter_shift": of.shift,
+        "class_threshold": list(of.thresholds),
+        "filter_coeff": [
+            [[w + syntax.OF_COEFF_OFFSET for w in taps] for taps in cls]
+            for cls in of.coefficients
+        ],
+    }
+    return _encode(syntax.OF, values, {})
+
+
 def write_codestream(
     header: PictureHeader,
     z_stream: bytes,
     group_tiles: Sequence[Sequence[bytes]],
     optional: Iterable[tuple[int, bytes]] = (),
     *,
+    output_filter: OutputFilter | None = None,
     check: bool = True,
 ) -> bytes:
     """A codestream (WD 5): signature, PH, the ``optional`` segments, ZS, one YS per
-    channel group with its tile streams, EOC.
+    channel group with its tile streams, the OF segment of ``output_filter`` if given,
+    EOC.
 
     ``group_tiles[g][t]`` is the rANS stream of tile ``t`` of channel group ``g``.
     ``optional`` holds ``(marker, payload)`` pairs with markers 0xFF80 to 0xFFFE, such as
@@ -122,5 +149,11 @@ def write_codestream(
         }
         payload = _encode(syntax.YS, values, {"num_tiles": len(tiles)})
         parts.append(encode_segment(syntax.MARKER_YS, payload))
+    if output_filter is not None:
+        payload = output_filter_payload(output_filter)
+        segment = encode_segment(syntax.MARKER_OF, payload)
+        if check:  # read back with the decoder's checks (WD 7.7)
+            parse_output_filter(Segment(syntax.MARKER_OF, 0, len(payload), segment))
+        parts.append(segment)
     parts.append(encode_segment(syntax.MARKER_EOC, _encode(syntax.EOC, {}, {})))
     return b"".join(parts)

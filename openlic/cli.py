@@ -142,6 +142,7 @@ def encode_file(
     refine: int | None = None,
     rdo: bool = True,
     hyper_step: int | None = None,
+    output_filter: bool = True,
     progress: bool = False,
 ) -> tuple[bytes, Any, int]:
     """Encode the picture file ``src`` to the codestream file ``dst``.
@@ -149,7 +150,8 @@ def encode_file(
     ``refine`` sets the steps of latent refinement (WD E.3.1; None: the encoder's
     default, 0: none), with a progress bar on stderr when ``progress``; ``rdo`` False
     rounds the residuals instead of choosing them by rate and distortion (WD E.3.2);
-    ``hyper_step`` is ``hyper_step_log2`` (WD 7.2; None: the encoder's default).
+    ``hyper_step`` is ``hyper_step_log2`` (WD 7.2; None: the encoder's default);
+    ``output_filter`` False leaves out the output filter (WD 8.9, E.3.3).
     Returns the codestream, the picture array and its bit depth.
     """
     _existing_file(src, "input picture")
@@ -178,6 +180,10 @@ def encode_file(
         if not _accepts(encode, "hyper_step_log2"):
             raise CliError("this version of the encoder does not support --hyper-step")
         kwargs["hyper_step_log2"] = hyper_step
+    if not output_filter:
+        if not _accepts(encode, "output_filter"):
+            raise CliError("this version of the encoder does not support --no-output-filter")
+        kwargs["output_filter"] = False
     try:
         image, bit_depth = read_image(src)
     except (OSError, ValueError) as e:
@@ -276,6 +282,7 @@ def _cmd_encode(args: argparse.Namespace) -> int:
         refine=args.refine,
         rdo=args.rdo,
         hyper_step=args.hyper_step,
+        output_filter=args.output_filter,
         progress=not args.quiet,
     )
     if not args.quiet:
@@ -634,6 +641,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="code the hyper-latent with the step 2^K, K = 0, 1 or 2 (WD 7.2, 8.3: "
         "fewer bits for the hyper-latent, less precise predictions of the latent); "
         "default: the encoder chooses 0 or 1 for the picture by its rate-distortion cost",
+    )
+    e.add_argument(
+        "--no-output-filter",
+        dest="output_filter",
+        action="store_false",
+        help="do not add the output filter (WD 8.9, E.3.3), which the encoder otherwise "
+        "fits to the picture and sends where it saves more than its bytes cost",
     )
     e.add_argument(
         "--model",

@@ -219,6 +219,24 @@ class GroupStreams:
 
 
 @dataclass(frozen=True)
+class OutputFilter:
+    """The output filter of an OF segment (WD 6.7, 7.7), applied in WD 8.9."""
+
+    shift: int
+    """``P = filter_shift``: fractional bits of the coefficients."""
+    thresholds: tuple[int, ...]
+    """``class_threshold[k]``, ``k < N - 1``, strictly increasing."""
+    coefficients: tuple[tuple[tuple[int, ...], ...], ...]
+    """``W[k][c][i]`` (``filter_coeff - 128``) for class ``k``, component ``c`` and tap
+    ``i``."""
+
+    @property
+    def num_classes(self) -> int:
+        """N (WD 7.7)."""
+        return len(self.coefficients)
+
+
+@dataclass(frozen=True)
 class ParsedCodestream:
     """A parsed codestream or prefix codestream (WD 5.5)."""
 
@@ -232,6 +250,8 @@ class ParsedCodestream:
     """The YS segments present, in group order: groups 0 .. len(groups) - 1."""
     optional: tuple[Segment, ...]
     """Optional segments (markers 0xFF80 to 0xFFFE), which decoding ignores."""
+    output_filter: OutputFilter | None
+    """The filter of the OF segment, if one is present (WD 8.9)."""
     complete: bool
     """True if the EOC segment was read, so every group is present."""
 
@@ -252,6 +272,18 @@ class ParsedCodestream:
     def check_against(self, params: _ModelSizes) -> None:
         """See :meth:`PictureHeader.check_against`."""
         self.header.check_against(params)
+
+
+def _fixed_size(elements: tuple[syntax.Element, ...]) -> int:
+    """Bytes of the constant-size fields of ``elements``, nested constant loops
+    included: a lower bound of what one pass over them reads."""
+    size = 0
+    for el in elements:
+        if isinstance(el, Field):
+            size += el.size or 0
+        elif isinstance(el, Loop) and el.count is not None and el.count.isdigit():
+            size += el.iterations(int(el.count)) * _fixed_size(el.body)
+    return size
 
 
 Value = int | bytes | tuple[int, int]
@@ -278,6 +310,12 @@ def _read(
     variables = {**variables, "length": segment.length}
     read: dict[str, list[int]] = {}
 
+    def loop_count(name: str) -> int:
+        # A constant, a variable from outside the payload, or a field read before.
+        if name.isdigit():
+            return int(name)
+        return variables[name] if name in variables else read[name][-1]
+
     def walk(
         elements: tuple[syntax.Element, ...], index: dict[str, int]
     ) -> Iterator[tuple[Field, int, Value]]:
@@ -285,13 +323,13 @@ def _read(
         for el in elements:
             if isinstance(el, Loop):
                 assert el.count is not None, "do-while loops occur only in CODESTREAM"
-                count = variables[el.count]
+                count = el.iterations(loop_count(el.count))
                 # Bound the count by the bytes present before iterating over it.
-                minimum = count * sum(f.size or 0 for f in el.body if isinstance(f, Field))
+                minimum = count * _fixed_size(el.body)
                 if minimum > end - pos:
                     raise HeaderError(
                         f"{structure.key} payload has {end - pos} bytes left, fewer than the "
-                        f"{minimum} that {el.count} = {count} repetitions need",
+                        f"{minimum} that {count} repetitions of the {el.var} loop need",
                         offset=pos,
                         clause=clause,
                     )
@@ -398,6 +436,48 @@ def parse_latent_segment(
     return group, tiles
 
 
+def parse_output_filter(segment: Segment) -> OutputFilter:
+    """Read an OF segment (WD 6.7, 7.7).
+
+    Raises :class:`HeaderError` (clause 7.7) for a field outside its allowed values or
+    thresholds that do not increase strictly, at the offending field.
+    """
+    if segment.marker != syntax.MARKER_OF:
+        raise ValueError(f"not an OF segment: {segment.name}")
+    clause = syntax.OF.semantics_clause
+    values: dict[str, int] = {}
+    thresholds: list[int] = []
+    coefficients: list[int] = []
+    for f, offset, value in _read(syntax.OF, segment, {}, clause):
+        assert isinstance(value, int), "every OF field is u(n)"
+        if not f.admits(value):
+            raise HeaderError(
+                f"{f.name} is {value}; allowed: {syntax.describe_values(f.allowed or ())}",
+                offset=offset,
+                clause=clause,
+            )
+        if f.name == "class_threshold":
+            if thresholds and value <= thresholds[-1]:
+                raise HeaderError(
+                    f"class_threshold[{len(thresholds)}] = {value} is not greater than "
+                    f"class_threshold[{len(thresholds) - 1}] = {thresholds[-1]}",
+                    offset=offset,
+                    clause=clause,
+                )
+            thresholds.append(value)
+        elif f.name == "filter_coeff":
+            coefficients.append(value - syntax.OF_COEFF_OFFSET)
+        else:
+            values[f.name] = value
+    taps = [tuple(coefficients[i : i + syntax.OF_TAPS])
+            for i in range(0, len(coefficients), syntax.OF_TAPS)]
+    return OutputFilter(
+        shift=values["filter_shift"],
+        thresholds=tuple(thresholds),
+        coefficients=tuple(tuple(taps[k : k + 3]) for k in range(0, len(taps), 3)),
+    )
+
+
 @dataclass
 class _Walk:
     """What :func:`_walk` has read so far."""
@@ -407,6 +487,7 @@ class _Walk:
     zs: Segment | None = None
     groups: list[GroupStreams] = field(default_factory=list)
     optional: list[Segment] = field(default_factory=list)
+    output_filter: OutputFilter | None = None
     complete: bool = False
 
 
@@ -431,6 +512,12 @@ def _check_order(marker: int, pos: int, w: _Walk) -> None:
         raise SegmentOrderError(
             f"a YS segment after the {groups} of num_channel_groups", offset=pos
         )
+    if marker == syntax.MARKER_OF and len(w.groups) < groups:
+        raise SegmentOrderError(
+            f"OF segment after {len(w.groups)} of the {groups} YS segments", offset=pos
+        )
+    if marker == syntax.MARKER_OF and w.output_filter is not None:
+        raise SegmentOrderError("a second OF segment", offset=pos)
     if marker == syntax.MARKER_EOC and len(w.groups) < groups:
         raise SegmentOrderError(
             f"EOC after {len(w.groups)} of the {groups} YS segments", offset=pos
@@ -498,6 +585,8 @@ def _walk(data: bytes, end: int, allow_prefix: bool) -> _Walk:
             assert w.header is not None  # _check_order: PH comes first
             index, tiles = parse_latent_segment(seg, w.header, expected_group=len(w.groups))
             w.groups.append(GroupStreams(index, tuple(tiles)))
+        elif seg.marker == syntax.MARKER_OF:
+            w.output_filter = parse_output_filter(seg)
         elif seg.marker == syntax.MARKER_EOC:
             w.complete = True
         else:
@@ -541,5 +630,6 @@ def parse_codestream(data: bytes, *, max_bytes: int | None = None) -> ParsedCode
         z_length=w.zs.length,
         groups=tuple(w.groups),
         optional=tuple(w.optional),
+        output_filter=w.output_filter,
         complete=w.complete,
     )

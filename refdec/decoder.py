@@ -6,7 +6,8 @@ level (Annex A) before anything is allocated; find the parameter set the header 
 channel group by channel group, correct the entropy parameters from the groups before
 (8.4.1, with context networks), derive the table indices (8.4.2), decode the latent
 residuals tile by tile (8.4.3) and reconstruct the latent (8.5); run the synthesis
-(8.7) and convert to output samples (8.8).
+(8.7), convert to output samples (8.8) and, when the codestream carries an OF segment,
+filter them (8.9).
 
 The WD describes each step on whole arrays; :func:`decode` computes the hyper synthesis,
 the context networks, the synthesis and the output in bands of rows and the residuals
@@ -38,6 +39,7 @@ from refdec.latent import reconstruct, scale_indices, tile_grid, tile_symbol_tab
 from refdec.network import band_rows as bands_for
 from refdec.network import chain_bands
 from refdec.output import sample_dtype, to_samples
+from refdec.output_filter import apply_output_filter
 from refdec.params import ParameterSet, find_parameter_set
 
 
@@ -317,6 +319,8 @@ def decode(
     del parameters
     t3 = time.perf_counter_ns()
     samples = output_samples(y_in, hdr, params, band_rows, threads)
+    if parsed.output_filter is not None:
+        samples = apply_output_filter(samples, parsed.output_filter, hdr.bit_depth)
     t4 = time.perf_counter_ns()
     return Picture(
         samples,

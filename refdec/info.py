@@ -1,7 +1,8 @@
 """``openlic info``: a dump of a codestream's header and segments (informative).
 
 Parsing only: the picture header, every segment with its offset, length and CRC, the
-tile streams of each channel group, and whether the parameter set is available. The
+tile streams of each channel group, the output filter if there is one, and whether the
+parameter set is available. The
 checks of clauses 5 to 7 and Annex A apply, so a corrupt codestream raises the same
 :class:`~refdec.errors.DecodeError` as decoding it would.
 """
@@ -21,6 +22,7 @@ def info(data: bytes) -> dict:
     fields = {f.name: getattr(hdr, f.name) for f in dataclasses.fields(hdr) if f.compare}
     fields["parameter_set_hash"] = hdr.parameter_set_hash.hex()
     known = shipped_parameter_sets().get(hdr.parameter_set_hash)
+    of = parsed.output_filter
     return {
         "size_bytes": len(data),
         "header": fields,
@@ -45,4 +47,9 @@ def info(data: bytes) -> dict:
         "groups": [
             {"index": g.index, "tile_bytes": [n for _, n in g.tiles]} for g in parsed.groups
         ],
+        "output_filter": None if of is None else {
+            "classes": of.num_classes,
+            "shift": of.shift,
+            "thresholds": list(of.thresholds),
+        },
     }

@@ -134,13 +134,22 @@ class Field:
 
 @dataclass(frozen=True)
 class Loop:
-    """``for( var = 0; var < count; var++ ) { body }`` or, without ``count``,
-    ``do { body } while( condition )``."""
+    """``for( var = 0; var < count; var++ ) { body }`` (``var <= count`` when
+    ``inclusive``) or, without ``count``, ``do { body } while( condition )``.
+
+    ``count`` is a decimal constant, a variable from outside the payload (such as
+    ``num_tiles``) or a ``u(n)`` field read earlier in the payload.
+    """
 
     body: tuple[Element, ...]
     count: str | None = None
     var: str = "i"
     condition: str | None = None
+    inclusive: bool = False
+
+    def iterations(self, count: int) -> int:
+        """Number of iterations when ``count`` has the value ``count``."""
+        return count + 1 if self.inclusive else count
 
 
 @dataclass(frozen=True)
@@ -219,6 +228,9 @@ class Marker:
     """The rule of WD 5.3 for segments of this type."""
     structure: str | None
     """Key of the payload structure in :data:`STRUCTURES`; None where unspecified."""
+    omissible: bool = False
+    """A segment that decoding uses but a codestream may go without (OF), unlike the
+    optional segments, which decoding ignores."""
 
 
 MARKERS: tuple[Marker, ...] = (
@@ -228,6 +240,8 @@ MARKERS: tuple[Marker, ...] = (
            "Exactly one, after PH and before every YS.", "ZS"),
     Marker(0xFF03, 0xFF03, "YS", "Latent stream of one channel group", False,
            "Exactly G = num_channel_groups, the g-th carrying channel group g.", "YS"),
+    Marker(0xFF04, 0xFF04, "OF", "Output filter", False,
+           "At most one, after the G-th YS segment.", "OF", omissible=True),
     Marker(0xFF0F, 0xFF0F, "EOC", "End of codestream", False,
            "Last segment, with length 0; no byte follows it.", "EOC"),
     Marker(0xFF80, 0xFF80, "COM", "Comment", True,
@@ -259,6 +273,7 @@ def marker_code(name: str) -> int:
 MARKER_PH = marker_code("PH")
 MARKER_ZS = marker_code("ZS")
 MARKER_YS = marker_code("YS")
+MARKER_OF = marker_code("OF")
 MARKER_EOC = marker_code("EOC")
 MARKER_COM = marker_code("COM")
 OPTIONAL_FIRST = min(m.first for m in MARKERS if m.optional)
@@ -383,9 +398,40 @@ COM = Structure(
     ),
 )
 
+OF_CLASSES_MAX = 8
+"""Largest number of activity classes of the output filter (WD 7.7)."""
+OF_TAPS = 8
+"""Coefficients of the output filter per class and component (WD 8.9)."""
+OF_COEFF_OFFSET = 128
+"""``filter_coeff`` is coded with this offset: the coefficient is the value minus it."""
+
+OF = Structure(
+    "OF", "output_filter", "Output filter", "6.7", "7.7",
+    (
+        Field("filter_classes_minus1", "u(8)",
+              "Number N of activity classes minus 1 (N = filter_classes_minus1 + 1); "
+              "shall be {allowed}.",
+              ((0, OF_CLASSES_MAX - 1),)),
+        Field("filter_shift", "u(8)",
+              "Number P of fractional bits of the filter coefficients; shall be {allowed}.",
+              ((1, 15),)),
+        Loop((Field("class_threshold", "u(32)",
+                    "Activity above which a position belongs to class k + 1 or higher "
+                    "(8.9); the thresholds shall increase strictly with k."),),
+             count="filter_classes_minus1", var="k"),
+        Loop((Loop((Loop((Field("filter_coeff", "u(8)",
+                                f"Coefficient i of component c in class k plus "
+                                f"{OF_COEFF_OFFSET}: W[k][c][i] = filter_coeff - "
+                                f"{OF_COEFF_OFFSET} (8.9)."),),
+                         count=str(OF_TAPS), var="i"),),
+                   count="3", var="c"),),
+             count="filter_classes_minus1", var="k", inclusive=True),
+    ),
+)
+
 EOC = Structure("EOC", "end_of_codestream", "End of codestream", "6.6", "7.6", ())
 
 STRUCTURES: dict[str, Structure] = {
-    s.key: s for s in (CODESTREAM, SEGMENT, PH, ZS, YS, COM, EOC)
+    s.key: s for s in (CODESTREAM, SEGMENT, PH, ZS, YS, COM, EOC, OF)
 }
 """Every structure by key, as named by the ``syntax-table`` directive."""

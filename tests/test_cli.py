@@ -384,6 +384,27 @@ def test_encode_hyper_step_is_written_and_checked(
     assert not out.exists()
 
 
+def test_encode_output_filter_is_sent_where_it_pays_and_can_be_left_out(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, sample_crop: Path
+) -> None:
+    """WD 8.9, E.3.3: at a high quality the encoder adds an OF segment (openlic info
+    lists it), --no-output-filter leaves it out."""
+    pytest.importorskip("torch")
+    filters = {}
+    for name, extra in (("default", ()), ("off", ("--no-output-filter",))):
+        out = tmp_path / f"{name}.olic"
+        args = ("encode", str(sample_crop), str(out), "--quality", "230", "--refine", "0")
+        code, _, err = run_cli(capsys, *args, *extra)
+        assert code == 0, err
+        code, text, err = run_cli(capsys, "info", str(out), "--json")
+        assert code == 0, err
+        info = json.loads(text)
+        filters[name] = info["output_filter"]
+        assert ("OF" in [s["name"] for s in info["segments"]]) == (filters[name] is not None)
+    assert filters["default"] is not None and filters["default"]["classes"] >= 1
+    assert filters["off"] is None
+
+
 def test_encode_refine_shows_progress_and_decodes(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, sample_crop: Path
 ) -> None:

@@ -119,7 +119,8 @@ def test_marker_table() -> None:
     assert syntax.find_marker(0xFF01).name == "PH"  # type: ignore[union-attr]
     assert syntax.find_marker(0xFF80).name == "COM"  # type: ignore[union-attr]
     assert syntax.find_marker(0xFFFE).optional  # type: ignore[union-attr]
-    for code in (0x0000, 0xFF00, 0xFF04, 0xFF0E, 0xFF10, 0xFF7F, 0xFFFF):
+    assert syntax.find_marker(0xFF04).name == "OF"  # type: ignore[union-attr]
+    for code in (0x0000, 0xFF00, 0xFF05, 0xFF0E, 0xFF10, 0xFF7F, 0xFFFF):
         assert syntax.find_marker(code) is None
     assert (syntax.OPTIONAL_FIRST, syntax.OPTIONAL_LAST) == (0xFF80, 0xFFFE)
 

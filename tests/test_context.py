@@ -74,7 +74,7 @@ def test_decoder_refuses_other_group_counts(tiny_context_codec):
     a = analyse(codec, picture(16, 16, 8), 8)
     # An encoder that ignores the context networks, writing 2 groups under the set's hash.
     blind = dataclasses.replace(codec, params=dataclasses.replace(codec.params, ctx=()))
-    data, _ = _codestream(blind, a, 5, 8, 5, 2)
+    data, _, _ = _codestream(blind, a, 5, 8, 5, 2)
     with pytest.raises(HeaderError, match="context groups") as info:
         refdec.decode(data, params_path=path)
     assert info.value.clause == "7.2"

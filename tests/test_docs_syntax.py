@@ -26,6 +26,8 @@ Tables
 
 .. syntax-table:: EOC
 
+.. syntax-table:: OF
+
 .. marker-table::
    :caption: Table 1: Markers
 
@@ -65,6 +67,11 @@ def test_tables_build_without_warnings(tmp_path: Path) -> None:
         "268\u00a0435\u00a0456",
         "Main",
         "} while( marker != 0xFF0F )",
+        # WD 6.7: the coefficients of N = filter_classes_minus1 + 1 classes, the
+        # thresholds between them.
+        "for( k = 0; k < filter_classes_minus1; k++ )",
+        "for( k = 0; k <= filter_classes_minus1; k++ )",
+        "if used",
     ):
         assert expected in text, expected
 

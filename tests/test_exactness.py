@@ -70,7 +70,7 @@ def test_encoder_reconstruction_is_decoder_output(request, model, size, quality)
     codec, path = request.getfixturevalue(model)
     img = picture(*size, 8)
     enc = encode_detailed(img, quality=quality, codec=codec, tile_size_log2=2)
-    want = reconstruct(enc.analysis, enc.residuals, quality, codec.params, 8)
+    want = reconstruct(enc.analysis, enc.residuals, quality, codec.params, 8, enc.output_filter)
     got = refdec.decode(enc.data, params_path=path)
     assert got.samples.shape == (*size, 3) and got.samples.dtype == np.uint8
     assert digest(got.samples) == digest(want)
@@ -90,7 +90,7 @@ def test_hyper_step_reconstruction_is_decoder_output(request, model, quality, st
     assert np.array_equal(a.z_hat, np.round(a.z / (1 << step_log2)).astype(np.int32))
     got = refdec.decode(enc.data, params_path=path)
     assert got.header.hyper_step_log2 == step_log2
-    want = reconstruct(a, enc.residuals, quality, codec.params, 8)
+    want = reconstruct(a, enc.residuals, quality, codec.params, 8, enc.output_filter)
     assert digest(got.samples) == digest(want)
 
 
@@ -103,7 +103,7 @@ def test_ten_bit_reconstruction(request, model):
     assert got.samples.dtype == np.uint16 and got.bit_depth == 10
     assert got.samples.max() <= 1023
     assert digest(got.samples) == digest(
-        reconstruct(enc.analysis, enc.residuals, 200, codec.params, 10)
+        reconstruct(enc.analysis, enc.residuals, 200, codec.params, 10, enc.output_filter)
     )
 
 

@@ -134,7 +134,7 @@ def test_refined_codestream_decodes_to_the_encoders_reconstruction(crop):
     assert sum(calls) == 30
     plain = encode_detailed(crop, quality=120, refine_iterations=0, codec=codec)
     assert not np.array_equal(enc.residuals, plain.residuals)
-    want = reconstruct(enc.analysis, enc.residuals, 120, codec.params, 8)
+    want = reconstruct(enc.analysis, enc.residuals, 120, codec.params, 8, enc.output_filter)
     assert np.array_equal(refdec.decode(enc.data).samples, want)
 
 
@@ -154,7 +154,7 @@ def test_refinement_descends_on_the_stepped_hyper_latent(crop):
     enc = encode_detailed(crop, quality=30, refine_iterations=6, codec=codec, hyper_step_log2=1)
     a = enc.analysis
     assert np.array_equal(a.z_hat, np.round(a.z / 2).astype(np.int32))
-    want = reconstruct(a, enc.residuals, 30, codec.params, 8)
+    want = reconstruct(a, enc.residuals, 30, codec.params, 8, enc.output_filter)
     assert np.array_equal(refdec.decode(enc.data).samples, want)
 
 
@@ -195,7 +195,7 @@ def test_refined_ten_bit_codestream_is_exact(crop):
     codec = load_codec()
     ten = (crop[:64, :96].astype(np.uint16) << 2) | 3
     enc = encode_detailed(ten, bit_depth=10, quality=150, refine_iterations=6, codec=codec)
-    want = reconstruct(enc.analysis, enc.residuals, 150, codec.params, 10)
+    want = reconstruct(enc.analysis, enc.residuals, 150, codec.params, 10, enc.output_filter)
     assert np.array_equal(refdec.decode(enc.data).samples, want)
 
 
@@ -219,7 +219,7 @@ def test_exported_encoder_weights_carry_the_refinement(tiny_codec, tmp_path, cro
     enc = encode_detailed(crop[:64, :64], quality=200, refine_iterations=6, codec=loaded)
     assert np.array_equal(
         refdec.decode(enc.data, params_path=olp).samples,
-        reconstruct(enc.analysis, enc.residuals, 200, loaded.params, 8),
+        reconstruct(enc.analysis, enc.residuals, 200, loaded.params, 8, enc.output_filter),
     )
 
 
@@ -276,7 +276,7 @@ def test_refinement_descends_through_the_context_networks(tiny_context_codec, tm
     enc = encode_detailed(crop[:64, :64], quality=150, refine_iterations=6, codec=loaded)
     assert np.array_equal(
         refdec.decode(enc.data, params_path=olp).samples,
-        reconstruct(enc.analysis, enc.residuals, 150, loaded.params, 8),
+        reconstruct(enc.analysis, enc.residuals, 150, loaded.params, 8, enc.output_filter),
     )
 
 

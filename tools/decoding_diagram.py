@@ -42,11 +42,11 @@ PROCESSES: dict[str, Box] = {
     "residual": Box(11.0, 4.6, "Residuals $r$\n(rANS, tile streams)", ("8.4.3", "8.2")),
     "latent": Box(7.0, 2.9, "Latent $y_{in}$\n(gain, inverse gain)", ("8.5",)),
     "gs": Box(7.0, 1.0, "Synthesis gs:\n$x_{fp}$", ("8.7", "8.6")),
-    "output": Box(11.0, 1.0, "Output samples,\ncrop to $W \\times H$", ("8.8",)),
+    "output": Box(11.0, 1.0, "Output samples, crop;\noutput filter (OF)", ("8.8", "8.9")),
 }
 """The process boxes, keyed by name."""
 
-SEGMENTS = ("SIG", "PH", "ZS", "YS$_0$", "...", "YS$_{G-1}$", "EOC")
+SEGMENTS = ("SIG", "PH", "ZS", "YS$_0$", "...", "YS$_{G-1}$", "[OF]", "EOC")
 BOX_W, BOX_H = 3.1, 1.15
 
 
@@ -88,10 +88,10 @@ def draw(out: Path) -> list[Path]:
     # The codestream, as the segments of clause 5 in their order.
     for i, name in enumerate(SEGMENTS):
         ax.add_patch(
-            plt.Rectangle((-0.5 + 1.55 * i, 9.75), 1.5, 0.4, facecolor="#f3f3f3", edgecolor="#555")
+            plt.Rectangle((-0.5 + 1.35 * i, 9.75), 1.3, 0.4, facecolor="#f3f3f3", edgecolor="#555")
         )
-        ax.text(0.25 + 1.55 * i, 9.95, name, ha="center", va="center", fontsize=8)
-    ax.text(11.5, 9.95, "codestream (clause 5)", va="center", fontsize=8, style="italic")
+        ax.text(0.15 + 1.35 * i, 9.95, name, ha="center", va="center", fontsize=8)
+    ax.text(10.4, 9.95, "codestream (clause 5)", va="center", fontsize=8, style="italic")
 
     # The loop over the channel groups (clause 8.1.1, step 5).
     ax.add_patch(
@@ -138,6 +138,9 @@ def draw(out: Path) -> list[Path]:
     arrow((p["latent"].x, 2.9 - half_h), (p["gs"].x, 1.0 + half_h))
     ax.text(p["gs"].x + 0.1, 1.85, "$y_{in}$ (all groups)", fontsize=8)
     arrow((p["gs"].x + half_w, 1.0), (p["output"].x - half_w, 1.0), "$x_{fp}$")
+    # The OF segment, when present, gives the output filter its coefficients.
+    arrow((p["output"].x, 2.05), (p["output"].x, 1.0 + half_h))
+    ax.text(p["output"].x + 0.1, 1.75, "OF", fontsize=8)
     ax.text(12.85, 1.2, "picture", ha="center", fontsize=8, style="italic")
     arrow((p["output"].x + half_w, 1.0), (13.3, 1.0))
 

@@ -38,7 +38,9 @@ def measure(codec: Codec, pictures: list[np.ndarray], qualities: list[int]) -> d
         for i, q in enumerate(qualities):
             for mode, k in MODES.items():
                 enc = encode_detailed(img, quality=q, codec=codec, hyper_step_log2=k)
-                rec = reconstruct(enc.analysis, enc.residuals, q, codec.params, 8)
+                rec = reconstruct(
+                    enc.analysis, enc.residuals, q, codec.params, 8, enc.output_filter
+                )
                 mse = np.mean((rec.astype(np.float64) - img) ** 2)
                 bpp = 8 * len(enc.data) / (img.shape[0] * img.shape[1])
                 psnr = 10 * math.log10(255**2 / max(mse, 1e-10))

@@ -29,7 +29,7 @@ def curve(codec, pictures: list[np.ndarray], qualities: list[int], rdo: bool) ->
         bpp, psnr = [], []
         for img in pictures:
             enc = encode_detailed(img, quality=q, codec=codec, rdo=rdo, refine_iterations=0)
-            out = reconstruct(enc.analysis, enc.residuals, q, codec.params, 8)
+            out = reconstruct(enc.analysis, enc.residuals, q, codec.params, 8, enc.output_filter)
             mse = np.mean((out.astype(np.float64) - img) ** 2)
             bpp.append(8 * len(enc.data) / (img.shape[0] * img.shape[1]))
             psnr.append(10 * math.log10(255**2 / max(mse, 1e-10)))

@@ -42,7 +42,9 @@ def measure(
                 start = time.perf_counter()
                 enc = encode_detailed(img, quality=q, codec=codec, refine_iterations=n)
                 seconds[n] += time.perf_counter() - start
-                out = reconstruct(enc.analysis, enc.residuals, q, codec.params, 8)
+                out = reconstruct(
+                    enc.analysis, enc.residuals, q, codec.params, 8, enc.output_filter
+                )
                 mse = np.mean((out.astype(np.float64) - img) ** 2)
                 bpp = 8 * len(enc.data) / (img.shape[0] * img.shape[1])
                 curves[n][i] += (bpp, 10 * math.log10(255**2 / max(mse, 1e-10)))

@@ -39,6 +39,7 @@ CATEGORIES = (
     ("optional-segments", "opt."),
     ("header-fields", "hdr"),
     ("levels", "levels"),
+    ("output-filter", "filter"),
     ("context-model", "ctx"),
     ("negative", "neg."),
 )

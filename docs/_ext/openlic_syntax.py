@@ -82,7 +82,8 @@ def syntax_rows(structure: syntax.Structure) -> list[Row]:
             if isinstance(el, syntax.Loop):
                 if el.count is not None:
                     v = el.var
-                    opening = f"for( {v} = 0; {v} < {el.count}; {v}++ ) {{"
+                    less = "<=" if el.inclusive else "<"
+                    opening = f"for( {v} = 0; {v} {less} {el.count}; {v}++ ) {{"
                     closing = "}"
                 else:
                     opening, closing = "do {", f"}} while( {el.condition} )"
@@ -165,7 +166,7 @@ class MarkerTable(_TableDirective):
                     _code(code),
                     m.name,
                     m.title,
-                    "optional" if m.optional else "required",
+                    "optional" if m.optional else "if used" if m.omissible else "required",
                     m.order,
                     clauses,
                 )

@@ -593,6 +593,12 @@ class OpenLIC(Codec):
                 yield point
             if fm is not None:
                 rec, est_bits = fm.reconstruct(state, q, fast.residuals)
+                if fast.output_filter is not None:
+                    # The same codestream's filter (WD 8.9) on the float model's
+                    # samples: the curves then differ only in the networks.
+                    from refdec.output_filter import apply_output_filter
+
+                    rec = apply_output_filter(rec, fast.output_filter, 8)
                 yield Point("openlic-float", float(q), 8.0 * len(fast.data), rec)
                 yield Point("openlic-float-est", float(q), est_bits, rec)
 

@@ -139,7 +139,7 @@ def synthetic_codestream(codec: Codec, size: int, quality: int, seed: int = 0) -
     mean_fp, ls_fp = hyper_synthesis(z_hat, p, hy, wy, 0)
     y = rng.standard_normal((p.m, hy, wy))
     a = Analysis(size, size, y, z_hat.astype(np.float64), 0, z_hat, mean_fp, ls_fp)
-    data, _ = _codestream(codec, a, quality, 8, 5, groups_for(p, None))
+    data, _, _ = _codestream(codec, a, quality, 8, 5, groups_for(p, None))
     return data
 
 

@@ -1,0 +1,139 @@
+"""Output filter (WD 8.9).
+
+When a codestream carries an OF segment, each output sample of WD 8.8 is corrected by
+a small linear filter of the samples around it: eight coefficients per component,
+chosen by the encoder for the picture at hand, in one of up to eight sets (classes)
+selected by the local activity of the picture. Positions outside the picture take the
+value of the nearest sample of the picture (coordinates clamped, WD 8.9.1); every
+filter reads the unfiltered samples.
+
+The kernels are plain loops in numba, in the order of the clauses: activity
+(8.9.1), class (8.9.2), filtered sample (8.9.3). Every intermediate fits in int32:
+a sample is below 2^10, the activity below 2^20 and the accumulator below 2^23.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from refdec.codestream import OutputFilter
+from refdec.syntax import OF_TAPS
+
+ACTIVITY_RADIUS = 2
+"""The activity of a position sums the gradients of the (2 r + 1)^2 positions around it
+(WD 8.9.1)."""
+
+
+@njit(cache=True, inline="always")
+def _clamp(v: int, n: int) -> int:
+    """Clip3(0, n - 1, v): the nearest coordinate inside the picture (WD 8.9.1)."""
+    return min(max(v, 0), n - 1)
+
+
+@njit(cache=True, parallel=True)
+def _gradients(s):  # noqa: ANN001 - numba kernel
+    """WD 8.9.1: ``D = |2L - L(left) - L(right)| + |2L - L(up) - L(down)|`` with
+    ``L = S[0] + S[1] + S[2]``."""
+    h, w, _ = s.shape
+    d = np.empty((h, w), np.int32)
+    for y in prange(h):
+        for x in range(w):
+            up, down = _clamp(y - 1, h), _clamp(y + 1, h)
+            left, right = _clamp(x - 1, w), _clamp(x + 1, w)
+            c = np.int32(0)
+            hor = np.int32(0)
+            ver = np.int32(0)
+            for k in range(3):
+                c += s[y, x, k]
+                hor += s[y, left, k] + s[y, right, k]
+                ver += s[up, x, k] + s[down, x, k]
+            d[y, x] = abs(2 * c - hor) + abs(2 * c - ver)
+    return d
+
+
+@njit(cache=True, parallel=True)
+def _window_sums(d, radius):  # noqa: ANN001 - numba kernel
+    """WD 8.9.1: the activity ``A``, the sum of ``D`` over the (2 r + 1)^2 window
+    around each position."""
+    h, w = d.shape
+    a = np.empty((h, w), np.int32)
+    for y in prange(h):
+        for x in range(w):
+            total = np.int32(0)
+            for dy in range(-radius, radius + 1):
+                yy = _clamp(y + dy, h)
+                for dx in range(-radius, radius + 1):
+                    total += d[yy, _clamp(x + dx, w)]
+            a[y, x] = total
+    return a
+
+
+@njit(cache=True, parallel=True)
+def _classify(a, thresholds):  # noqa: ANN001 - numba kernel
+    """WD 8.9.2: the class of a position is the number of thresholds below its activity."""
+    h, w = a.shape
+    cls = np.empty((h, w), np.uint8)
+    for y in prange(h):
+        for x in range(w):
+            k = 0
+            while k < thresholds.shape[0] and a[y, x] > thresholds[k]:
+                k += 1
+            cls[y, x] = k
+    return cls
+
+
+@njit(cache=True, parallel=True)
+def _filter(s, cls, weights, shift, peak):  # noqa: ANN001 - numba kernel
+    """WD 8.9.3: ``S'[c] = Clip3(0, peak, S[c] + ((sum_i W[k][c][i] f_i + 2^(P-1)) >> P))``."""
+    h, w, _ = s.shape
+    out = np.empty_like(s)
+    half = np.int32(1 << (shift - 1))
+    for y in prange(h):
+        u1, d1 = _clamp(y - 1, h), _clamp(y + 1, h)
+        u2, d2 = _clamp(y - 2, h), _clamp(y + 2, h)
+        for x in range(w):
+            l1, r1 = _clamp(x - 1, w), _clamp(x + 1, w)
+            l2, r2 = _clamp(x - 2, w), _clamp(x + 2, w)
+            wk = weights[cls[y, x]]
+            for c in range(3):
+                # The other two components, in increasing order (taps 6 and 7).
+                o1 = 1 if c == 0 else 0
+                o2 = 1 if c == 2 else 2
+                two = 2 * s[y, x, c]
+                acc = (
+                    wk[c, 0] * (s[y, l1, c] + s[y, r1, c] - two)
+                    + wk[c, 1] * (s[u1, x, c] + s[d1, x, c] - two)
+                    + wk[c, 2] * (s[u1, l1, c] + s[d1, r1, c] - two)
+                    + wk[c, 3] * (s[u1, r1, c] + s[d1, l1, c] - two)
+                    + wk[c, 4] * (s[y, l2, c] + s[y, r2, c] - two)
+                    + wk[c, 5] * (s[u2, x, c] + s[d2, x, c] - two)
+                    + wk[c, 6] * (s[y, l1, o1] + s[y, r1, o1] + s[u1, x, o1] + s[d1, x, o1]
+                                  - 4 * s[y, x, o1])
+                    + wk[c, 7] * (s[y, l1, o2] + s[y, r1, o2] + s[u1, x, o2] + s[d1, x, o2]
+                                  - 4 * s[y, x, o2])
+                )
+                v = s[y, x, c] + ((acc + half) >> shift)
+                out[y, x, c] = min(max(v, 0), peak)
+    return out
+
+
+def activity(samples: np.ndarray) -> np.ndarray:
+    """WD 8.9.1: the activity ``A`` (H, W) int32 of every position of ``samples``
+    (H, W, 3)."""
+    d = _gradients(samples.astype(np.int32, copy=False))
+    return _window_sums(d, ACTIVITY_RADIUS)
+
+
+def filter_classes(a: np.ndarray, thresholds: tuple[int, ...]) -> np.ndarray:
+    """WD 8.9.2: the class (uint8) of every position of the activity ``a``."""
+    return _classify(a, np.asarray(thresholds, np.int64).reshape(-1))
+
+
+def apply_output_filter(samples: np.ndarray, of: OutputFilter, bit_depth: int) -> np.ndarray:
+    """WD 8.9: the filtered output samples, same shape and type as ``samples``."""
+    cls = filter_classes(activity(samples), of.thresholds)
+    weights = np.asarray(of.coefficients, np.int32).reshape(of.num_classes, 3, OF_TAPS)
+    s = samples.astype(np.int32, copy=False)
+    out = _filter(s, cls, weights, of.shift, (1 << bit_depth) - 1)
+    return out.astype(samples.dtype)

@@ -1,0 +1,210 @@
+"""The output filter: OF segment syntax (WD 6.7, 7.7), order (5.3), the filter (8.9) and
+the encoder's design of it (E.3.3)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import crosscheck
+import refdec
+from encoder.output_filter import design, quantise_weights
+from encoder.pipeline import encode_detailed, load_codec, reconstruct
+from encoder.writer import encode_segment, output_filter_payload, write_codestream
+from refdec import syntax
+from refdec.codestream import OutputFilter, PictureHeader, parse_codestream
+from refdec.errors import HeaderError, SegmentOrderError
+from refdec.output_filter import activity, apply_output_filter, filter_classes
+
+RNG = np.random.default_rng(8)
+
+
+def random_filter(n: int, shift: int, low: int = -128, high: int = 127) -> OutputFilter:
+    w = RNG.integers(low, high + 1, (n, 3, syntax.OF_TAPS))
+    thresholds = tuple(int(t) for t in np.sort(RNG.choice(20000, n - 1, replace=False)))
+    coefficients = tuple(tuple(tuple(taps) for taps in k) for k in w.tolist())
+    return OutputFilter(shift, thresholds, coefficients)
+
+
+def literal_filter(s: np.ndarray, of: OutputFilter, bit_depth: int) -> np.ndarray:
+    """WD 8.9 transcribed sample by sample, in plain Python integers."""
+    h, w, _ = s.shape
+
+    def at(c: int, y: int, x: int) -> int:
+        return int(s[min(max(y, 0), h - 1), min(max(x, 0), w - 1), c])
+
+    def luma(y: int, x: int) -> int:
+        return at(0, y, x) + at(1, y, x) + at(2, y, x)
+
+    def d(y: int, x: int) -> int:
+        lum = 2 * luma(y, x)
+        hor = lum - luma(y, x - 1) - luma(y, x + 1)
+        return abs(hor) + abs(lum - luma(y - 1, x) - luma(y + 1, x))
+
+    out = np.empty_like(s)
+    for y in range(h):
+        for x in range(w):
+            a = sum(
+                d(min(max(y + dy, 0), h - 1), min(max(x + dx, 0), w - 1))
+                for dy in range(-2, 3)
+                for dx in range(-2, 3)
+            )
+            k = sum(a > t for t in of.thresholds)
+            for c in range(3):
+                o = [j for j in range(3) if j != c]
+                pairs = ((0, 1), (1, 0), (1, 1), (1, -1), (0, 2), (2, 0))
+                f = [
+                    at(c, y - dy, x - dx) + at(c, y + dy, x + dx) - 2 * at(c, y, x)
+                    for dy, dx in pairs
+                ]
+                f += [
+                    at(j, y, x - 1) + at(j, y, x + 1) + at(j, y - 1, x) + at(j, y + 1, x)
+                    - 4 * at(j, y, x)
+                    for j in o
+                ]
+                acc = sum(wi * fi for wi, fi in zip(of.coefficients[k][c], f))
+                v = at(c, y, x) + ((acc + (1 << (of.shift - 1))) >> of.shift)
+                out[y, x, c] = min(max(v, 0), (1 << bit_depth) - 1)
+    return out
+
+
+@pytest.mark.parametrize("bit_depth", [8, 10])
+@pytest.mark.parametrize("size", [(1, 1), (2, 7), (9, 4), (13, 11)])
+def test_filter_is_the_wd_arithmetic(size: tuple[int, int], bit_depth: int) -> None:
+    peak = (1 << bit_depth) - 1
+    dtype = np.uint8 if bit_depth == 8 else np.uint16
+    for n, shift in ((1, 15), (3, 1), (8, 6)):
+        s = RNG.integers(0, peak + 1, (*size, 3)).astype(dtype)
+        of = random_filter(n, shift)
+        got = apply_output_filter(s, of, bit_depth)
+        assert got.dtype == s.dtype
+        assert np.array_equal(got, literal_filter(s, of, bit_depth))
+
+
+def test_extreme_pictures_saturate_without_overflow() -> None:
+    y, x = np.mgrid[0:12, 0:12]
+    s = (((y + x) % 2) * 1023).astype(np.uint16)[..., None].repeat(3, 2)
+    for value in (-128, 127):
+        of = OutputFilter(1, (), ((tuple([value] * 8),) * 3,))
+        assert np.array_equal(apply_output_filter(s, of, 10), literal_filter(s, of, 10))
+
+
+def test_a_flat_picture_passes_unchanged() -> None:
+    """Every tap is a second difference (WD 8.9.3 note)."""
+    s = np.full((6, 9, 3), 77, np.uint8)
+    assert np.array_equal(apply_output_filter(s, random_filter(4, 1), 8), s)
+
+
+def test_classes_follow_the_thresholds() -> None:
+    s = RNG.integers(0, 256, (20, 30, 3)).astype(np.uint8)
+    a = activity(s)
+    t = (int(np.percentile(a, 30)), int(np.percentile(a, 70)))
+    cls = filter_classes(a, t)
+    assert np.array_equal(cls, (a > t[0]).astype(int) + (a > t[1]))
+    assert not filter_classes(a, (2**32 - 1,)).any()
+
+
+# -- syntax and order -----------------------------------------------------------------
+
+
+def small_codestream(of: OutputFilter | None = None, optional=()) -> bytes:  # noqa: ANN001
+    h = PictureHeader(1, 0, 1, 1, 15, 15, 8, 1, 13, 0, 3, 5, 2, 0, bytes(32))
+    return write_codestream(h, b"zzzz", [[b"aaaa"], [b"bbbb"]], optional, output_filter=of)
+
+
+def test_of_segment_round_trips() -> None:
+    of = random_filter(5, 9)
+    parsed = parse_codestream(small_codestream(of))
+    assert parsed.output_filter == of
+    assert parse_codestream(small_codestream()).output_filter is None
+    n = of.num_classes
+    assert len(output_filter_payload(of)) == 2 + 4 * (n - 1) + 24 * n  # R-OF-LENGTH
+
+
+def _with_of_payload(payload: bytes) -> bytes:
+    data = small_codestream()
+    eoc = len(data) - 10
+    return data[:eoc] + encode_segment(syntax.MARKER_OF, payload) + data[eoc:]
+
+
+def test_bad_of_payloads_name_clause_7_7_and_the_field() -> None:
+    of = random_filter(3, 6)
+    good = output_filter_payload(of)
+    at = len(small_codestream()) - 10 + 6  # the OF payload's first byte
+    thresholds = of.thresholds[0].to_bytes(4, "big") * 2
+    cases = {
+        "filter_classes_minus1": (bytes([8]) + good[1:], at),
+        "filter_shift 0": (good[:1] + b"\x00" + good[2:], at + 1),
+        "filter_shift 16": (good[:1] + b"\x10" + good[2:], at + 1),
+        "class_threshold[1]": (good[:2] + thresholds + good[10:], at + 6),
+        # Found before the coefficients are read: they need more bytes than are left.
+        "too short for filter_coeff": (good[:-1], at + 2 + 4 * 2),
+        "after its last field": (good + b"\x00", at + len(good)),
+        "empty": (b"", at),
+    }
+    for name, (payload, offset) in cases.items():
+        with pytest.raises(HeaderError) as e:
+            parse_codestream(_with_of_payload(payload))
+        assert e.value.clause == "7.7", name
+        assert e.value.offset == offset, name
+
+
+def test_of_segment_order() -> None:
+    of = output_filter_payload(random_filter(2, 4))
+    data = small_codestream()
+    # PH ZS YS0 YS1 EOC: the OF segment before YS1, twice, or after a COM segment.
+    cut = [8]
+    for _ in range(4):
+        cut.append(cut[-1] + 10 + int.from_bytes(data[cut[-1] + 2 : cut[-1] + 6], "big"))
+    seg = encode_segment(syntax.MARKER_OF, of)
+    with pytest.raises(SegmentOrderError, match="OF segment after 1 of the 2 YS"):
+        parse_codestream(data[: cut[3]] + seg + data[cut[3] :])
+    with pytest.raises(SegmentOrderError, match="a second OF"):
+        parse_codestream(data[: cut[4]] + seg + seg + data[cut[4] :])
+    com = encode_segment(syntax.MARKER_COM, b"x")
+    assert parse_codestream(data[: cut[4]] + com + seg + data[cut[4] :]).output_filter
+
+
+# -- the encoder ---------------------------------------------------------------------
+
+
+def test_design_sharpens_a_blurred_picture_and_declines_a_perfect_one() -> None:
+    from scipy.ndimage import uniform_filter
+
+    y, x = np.mgrid[0:96, 0:128]
+    original = np.clip(
+        np.stack([np.sin(x / 3.0), np.cos(y / 4.0), np.sin((x + y) / 5.0)], -1) * 100 + 128
+        + RNG.normal(0, 6, (96, 128, 3)), 0, 255
+    ).astype(np.uint8)
+    blurred = uniform_filter(original.astype(float), (3, 3, 1)).round().astype(np.uint8)
+    of = design(original, blurred, 8, lam=0.01)
+    assert of is not None
+    err = lambda a: np.sum((a.astype(int) - original) ** 2)  # noqa: E731
+    assert err(apply_output_filter(blurred, of, 8)) < 0.8 * err(blurred)
+    assert design(original, original, 8, lam=0.01) is None
+
+
+def test_quantised_weights_fit_a_byte() -> None:
+    shift, q = quantise_weights(np.array([[[0.9, -0.01] + [0.0] * 6] * 3]))
+    assert 127 >= np.abs(q).max() > 64 and q[0, 0, 0] == round(0.9 * (1 << shift))
+    shift, q = quantise_weights(np.zeros((1, 3, 8)))
+    assert shift == 15 and not q.any()
+
+
+def test_encoder_filter_is_what_the_decoders_apply() -> None:
+    """A high-quality encoding gets a filter, the encoder's reconstruction includes it,
+    and refdec and the cross-check decoder output exactly that."""
+    from conformance.generate import photo
+
+    shipped_codec = load_codec()
+    img = photo(160, 96, 100, 300)[0]
+    enc = encode_detailed(img, quality=224, codec=shipped_codec, refine_iterations=0)
+    assert enc.output_filter is not None
+    want = reconstruct(enc.analysis, enc.residuals, 224, shipped_codec.params, 8, enc.output_filter)
+    plain = reconstruct(enc.analysis, enc.residuals, 224, shipped_codec.params, 8)
+    assert np.sum((want.astype(int) - img) ** 2) < np.sum((plain.astype(int) - img) ** 2)
+    assert np.array_equal(refdec.decode(enc.data).samples, want)
+    assert np.array_equal(crosscheck.decode(enc.data)[0], want)
+    off = encode_detailed(img, quality=224, codec=shipped_codec, refine_iterations=0,
+                          output_filter=False)
+    assert off.output_filter is None and parse_codestream(off.data).output_filter is None
