@@ -82,12 +82,13 @@ def test_progressive_tool_prints_every_prefix_and_draws_them(tmp_path, capsys) -
     summary, blank, *written = table.read_text().splitlines()
     assert blank == "" and written == printed[-len(written) :]
     assert f"gives {rows[1][3]} dB of the final {rows[-1][3]} dB" in summary
-    assert [int(r[2]) for r in rows] == [0, 1, 2, 2]  # ZS only, YS 0, YS 1, with EOC
+    # ZS only, YS 0, YS 1, the OF segment the encoder sends at this quality, with EOC.
+    assert [int(r[2]) for r in rows] == [0, 1, 2, 2, 2]
     psnr = [float(r[3]) for r in rows]
-    assert psnr[0] < psnr[1] < psnr[2] == psnr[3]
+    assert psnr[0] < psnr[1] < psnr[2] < psnr[3] == psnr[4]  # the filter pays in PSNR
     strip = Image.open(figure)
-    # Three distinct prefixes and the original: four panels of 48 samples and a margin.
-    assert strip.width == 4 * (48 + 12)
+    # Four distinct prefixes and the original: five panels of 48 samples and a margin.
+    assert strip.width == 5 * (48 + 12)
 
 
 def test_hyper_gain_probe_at_factor_one_is_the_model_and_coarser_z_costs_less(

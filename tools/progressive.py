@@ -54,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         psnr = 10 * math.log10(255**2 / mse)
         table.append(f"{n:<7}  {n / len(data):<8.3f}  {pic.groups_decoded:<6}  {psnr:.2f}")
         psnrs.setdefault(pic.groups_decoded, (n, psnr))
+        final = psnr  # of the whole codestream, the last prefix (with its OF segment)
         caption = f"{n:,} bytes ({n / len(data):.0%})\n{groups(pic.groups_decoded)}, {psnr:.2f} dB"
         if panels and np.array_equal(panels[-1][0], pic.samples):
             panels.pop()  # the file without its EOC segment decodes as the whole file
@@ -71,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
             n, first = psnrs[1]
             summary += (
                 f"; the first {100 * n / len(data):.0f} % of the file, up to the end of the first "
-                f"group, gives {first:.2f} dB of the final {psnrs[args.groups][1]:.2f} dB"
+                f"group, gives {first:.2f} dB of the final {final:.2f} dB"
             )
         Path(args.table).write_text(f"{summary}.\n\n" + "\n".join(table) + "\n")
     if args.figure:

@@ -216,6 +216,7 @@ class FloatDecoder:
         from refdec.hyper import hyper_input, hyper_symbol_tables, hyper_synthesis
         from refdec.latent import reconstruct, scale_indices
         from refdec.output import to_samples
+        from refdec.output_filter import apply_output_filter
         from refdec.params import find_parameter_set
 
         t0 = time.perf_counter_ns()
@@ -266,10 +267,13 @@ class FloatDecoder:
         x = self.gs(y)[0].permute(1, 2, 0)
         x_fp = torch.round(x).numpy().astype(np.int64)
         samples = to_samples(x_fp, params.f_out, hdr.bit_depth, hdr.width, hdr.height)
+        if parsed.output_filter is not None:  # not a network: refdec's own (WD 8.9)
+            samples = apply_output_filter(samples, parsed.output_filter, hdr.bit_depth)
         t6 = time.perf_counter_ns()
         # The stages of refdec.decode (hyper: with the scale indices; latent: residuals
         # and reconstruction, with a parameter set that has context networks also the
-        # integer pass that gives the tables; synthesis: with the output conversion).
+        # integer pass that gives the tables; synthesis: with the output conversion and
+        # the output filter).
         return samples, {
             "parse": tp - t0,
             "hyper": (t2 - tp) + (t4 - t3),
