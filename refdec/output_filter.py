@@ -8,8 +8,11 @@ value of the nearest sample of the picture (coordinates clamped, WD 8.9.1); ever
 filter reads the unfiltered samples.
 
 The kernels are plain loops in numba, in the order of the clauses: activity
-(8.9.1), class (8.9.2), filtered sample (8.9.3). Every intermediate fits in int32:
-a sample is below 2^10, the activity below 2^20 and the accumulator below 2^23.
+(8.9.1), class (8.9.2), filtered sample (8.9.3). Every intermediate fits in int32 (a
+sample is below 2^10, the activity below 2^20 and the accumulator below 2^23); numba
+computes in int64. The picture is filtered in bands of rows, each read with the rows
+of context its activity and taps need, so that the working memory is that of a band
+besides the filtered copy of the samples (the note of WD 8.1.1).
 """
 
 from __future__ import annotations
@@ -23,6 +26,11 @@ from refdec.syntax import OF_TAPS
 ACTIVITY_RADIUS = 2
 """The activity of a position sums the gradients of the (2 r + 1)^2 positions around it
 (WD 8.9.1)."""
+CONTEXT_ROWS = ACTIVITY_RADIUS + 1
+"""Rows above and below a filtered row that it depends on: the gradient reads one row
+beyond the activity window (8.9.1); the taps of 8.9.3 reach two."""
+BAND_ROWS = 64
+"""Rows filtered at a time."""
 
 
 @njit(cache=True, inline="always")
@@ -41,9 +49,9 @@ def _gradients(s):  # noqa: ANN001 - numba kernel
         for x in range(w):
             up, down = _clamp(y - 1, h), _clamp(y + 1, h)
             left, right = _clamp(x - 1, w), _clamp(x + 1, w)
-            c = np.int32(0)
-            hor = np.int32(0)
-            ver = np.int32(0)
+            c = 0
+            hor = 0
+            ver = 0
             for k in range(3):
                 c += s[y, x, k]
                 hor += s[y, left, k] + s[y, right, k]
@@ -60,7 +68,7 @@ def _window_sums(d, radius):  # noqa: ANN001 - numba kernel
     a = np.empty((h, w), np.int32)
     for y in prange(h):
         for x in range(w):
-            total = np.int32(0)
+            total = 0
             for dy in range(-radius, radius + 1):
                 yy = _clamp(y + dy, h)
                 for dx in range(-radius, radius + 1):
@@ -88,7 +96,7 @@ def _filter(s, cls, weights, shift, peak):  # noqa: ANN001 - numba kernel
     """WD 8.9.3: ``S'[c] = Clip3(0, peak, S[c] + ((sum_i W[k][c][i] f_i + 2^(P-1)) >> P))``."""
     h, w, _ = s.shape
     out = np.empty_like(s)
-    half = np.int32(1 << (shift - 1))
+    half = 1 << (shift - 1)
     for y in prange(h):
         u1, d1 = _clamp(y - 1, h), _clamp(y + 1, h)
         u2, d2 = _clamp(y - 2, h), _clamp(y + 2, h)
@@ -121,8 +129,7 @@ def _filter(s, cls, weights, shift, peak):  # noqa: ANN001 - numba kernel
 def activity(samples: np.ndarray) -> np.ndarray:
     """WD 8.9.1: the activity ``A`` (H, W) int32 of every position of ``samples``
     (H, W, 3)."""
-    d = _gradients(samples.astype(np.int32, copy=False))
-    return _window_sums(d, ACTIVITY_RADIUS)
+    return _window_sums(_gradients(samples), ACTIVITY_RADIUS)
 
 
 def filter_classes(a: np.ndarray, thresholds: tuple[int, ...]) -> np.ndarray:
@@ -131,9 +138,17 @@ def filter_classes(a: np.ndarray, thresholds: tuple[int, ...]) -> np.ndarray:
 
 
 def apply_output_filter(samples: np.ndarray, of: OutputFilter, bit_depth: int) -> np.ndarray:
-    """WD 8.9: the filtered output samples, same shape and type as ``samples``."""
-    cls = filter_classes(activity(samples), of.thresholds)
-    weights = np.asarray(of.coefficients, np.int32).reshape(of.num_classes, 3, OF_TAPS)
-    s = samples.astype(np.int32, copy=False)
-    out = _filter(s, cls, weights, of.shift, (1 << bit_depth) - 1)
-    return out.astype(samples.dtype)
+    """WD 8.9: the filtered output samples, a new array of the shape and type of
+    ``samples``, computed band by band (the same samples as on the whole picture: a
+    band's context rows are those of the picture, clamped only at its edges)."""
+    weights = np.asarray(of.coefficients, np.int64).reshape(of.num_classes, 3, OF_TAPS)
+    out = np.empty_like(samples)
+    h = samples.shape[0]
+    for y0 in range(0, h, BAND_ROWS):
+        y1 = min(y0 + BAND_ROWS, h)
+        a, b = max(0, y0 - CONTEXT_ROWS), min(h, y1 + CONTEXT_ROWS)
+        band = samples[a:b]
+        cls = filter_classes(activity(band), of.thresholds)
+        filtered = _filter(band, cls, weights, of.shift, (1 << bit_depth) - 1)
+        out[y0:y1] = filtered[y0 - a : y1 - a]
+    return out

@@ -81,6 +81,19 @@ def test_filter_is_the_wd_arithmetic(size: tuple[int, int], bit_depth: int) -> N
         assert np.array_equal(got, literal_filter(s, of, bit_depth))
 
 
+def test_bands_give_the_samples_of_the_whole_picture(monkeypatch) -> None:  # noqa: ANN001
+    """refdec filters in bands of rows with rows of context (WD 8.1.1 note): bands of
+    1 to 4 rows give the samples of 8.9 on the whole picture."""
+    import refdec.output_filter
+
+    s = RNG.integers(0, 256, (17, 9, 3)).astype(np.uint8)
+    of = random_filter(4, 3)
+    want = literal_filter(s, of, 8)
+    for rows in (1, 2, 4):
+        monkeypatch.setattr(refdec.output_filter, "BAND_ROWS", rows)
+        assert np.array_equal(apply_output_filter(s, of, 8), want), rows
+
+
 def test_extreme_pictures_saturate_without_overflow() -> None:
     y, x = np.mgrid[0:12, 0:12]
     s = (((y + x) % 2) * 1023).astype(np.uint16)[..., None].repeat(3, 2)
