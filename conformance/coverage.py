@@ -46,6 +46,7 @@ MODULES = (
     "network",
     "synthesis",
     "output",
+    "output_filter",
     "params",
     "errors",
 )
@@ -131,7 +132,7 @@ def _hybrid_kernels() -> dict[str, int]:
     """Route refdec's numba kernels through their Python source where cheap enough."""
     from numba.core.registry import CPUDispatcher
 
-    from refdec import entropy, network
+    from refdec import entropy, network, output_filter
 
     counts = {"python": 0, "compiled": 0}
 
@@ -156,6 +157,7 @@ def _hybrid_kernels() -> dict[str, int]:
 
     swap_inner(entropy)
     swap_inner(network)
+    swap_inner(output_filter)  # always in Python: the cases with a filter are small
     hybrid(
         entropy,
         "decode_stream_into",

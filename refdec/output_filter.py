@@ -9,10 +9,12 @@ filter reads the unfiltered samples.
 
 The kernels are plain loops in numba, in the order of the clauses: activity
 (8.9.1), class (8.9.2), filtered sample (8.9.3). Every intermediate fits in int32 (a
-sample is below 2^10, the activity below 2^20 and the accumulator below 2^23); numba
-computes in int64. The picture is filtered in bands of rows, each read with the rows
-of context its activity and taps need, so that the working memory is that of a band
-besides the filtered copy of the samples (the note of WD 8.1.1).
+sample is below 2^10, the activity below 2^20 and the accumulator below 2^23): the
+kernels read int32 samples, so that their Python form (``NUMBA_DISABLE_JIT=1``, the
+coverage run of the conformance suite) computes as the compiled one, without the
+wrap-around of 8-bit numpy scalars. The picture is filtered in bands of rows, each
+read with the rows of context its activity and taps need, so that the working memory is
+that of a band besides the filtered copy of the samples (the note of WD 8.1.1).
 """
 
 from __future__ import annotations
@@ -129,7 +131,7 @@ def _filter(s, cls, weights, shift, peak):  # noqa: ANN001 - numba kernel
 def activity(samples: np.ndarray) -> np.ndarray:
     """WD 8.9.1: the activity ``A`` (H, W) int32 of every position of ``samples``
     (H, W, 3)."""
-    return _window_sums(_gradients(samples), ACTIVITY_RADIUS)
+    return _window_sums(_gradients(samples.astype(np.int32, copy=False)), ACTIVITY_RADIUS)
 
 
 def filter_classes(a: np.ndarray, thresholds: tuple[int, ...]) -> np.ndarray:
@@ -147,7 +149,7 @@ def apply_output_filter(samples: np.ndarray, of: OutputFilter, bit_depth: int) -
     for y0 in range(0, h, BAND_ROWS):
         y1 = min(y0 + BAND_ROWS, h)
         a, b = max(0, y0 - CONTEXT_ROWS), min(h, y1 + CONTEXT_ROWS)
-        band = samples[a:b]
+        band = samples[a:b].astype(np.int32)
         cls = filter_classes(activity(band), of.thresholds)
         filtered = _filter(band, cls, weights, of.shift, (1 << bit_depth) - 1)
         out[y0:y1] = filtered[y0 - a : y1 - a]

@@ -94,6 +94,20 @@ def test_bands_give_the_samples_of_the_whole_picture(monkeypatch) -> None:  # no
         assert np.array_equal(apply_output_filter(s, of, 8), want), rows
 
 
+def test_python_form_of_the_kernels_computes_as_the_compiled_one(monkeypatch) -> None:  # noqa: ANN001
+    """The kernels' Python source (NUMBA_DISABLE_JIT=1, the coverage run of
+    conformance.coverage) gives the same samples on 8-bit input: no wrap-around of
+    uint8 numpy scalars."""
+    import refdec.output_filter as m
+
+    s = RNG.integers(0, 256, (9, 12, 3)).astype(np.uint8)
+    of = random_filter(3, 2)
+    compiled = apply_output_filter(s, of, 8)
+    for name in ("_gradients", "_window_sums", "_classify", "_filter", "_clamp"):
+        monkeypatch.setattr(m, name, getattr(m, name).py_func)
+    assert np.array_equal(apply_output_filter(s, of, 8), compiled)
+
+
 def test_extreme_pictures_saturate_without_overflow() -> None:
     y, x = np.mgrid[0:12, 0:12]
     s = (((y + x) % 2) * 1023).astype(np.uint16)[..., None].repeat(3, 2)
