@@ -26,6 +26,15 @@ and crc of WD 5.2, ``filter_classes_minus1`` and ``filter_shift``."""
 _COEFF_MAX = (1 << 7) - 1
 """Largest magnitude of a coefficient (``filter_coeff`` is a byte with offset 128)."""
 _SHIFT_MAX = max(hi for _, hi in syntax.OF.field("filter_shift").allowed or ())
+BAND_PIXELS = 1 << 20
+"""Positions whose taps are held at a time (128 bytes each): the sums of least squares
+and the squared errors are gathered in bands of rows of about this many positions, so
+that the memory of the design does not grow with the picture beyond its samples."""
+
+
+def _bands(height: int, width: int) -> list[tuple[int, int]]:
+    rows = max(1, BAND_PIXELS // width)
+    return [(y0, min(y0 + rows, height)) for y0 in range(0, height, rows)]
 
 
 def tap_features(samples: np.ndarray, c: int) -> np.ndarray:
@@ -68,14 +77,22 @@ def normal_equations(
     xx = np.zeros((num_classes, 3, taps, taps))
     xt = np.zeros((num_classes, 3, taps))
     tt = np.zeros((num_classes, 3))
-    order = np.argsort(classes.reshape(-1), kind="stable")
-    bounds = np.searchsorted(classes.reshape(-1)[order], np.arange(num_classes + 1))
-    for c in range(3):
-        x = tap_features(decoded, c)[order]
-        t = (original[:, :, c].astype(np.float64) - decoded[:, :, c]).reshape(-1)[order]
-        for k in range(num_classes):
-            xk, tk = x[bounds[k] : bounds[k + 1]], t[bounds[k] : bounds[k + 1]]
-            xx[k, c], xt[k, c], tt[k, c] = xk.T @ xk, xk.T @ tk, tk @ tk
+    h, w = classes.shape
+    for y0, y1 in _bands(h, w):
+        a, b = max(0, y0 - 2), min(h, y1 + 2)  # the taps reach two rows (WD 8.9.3)
+        cls = classes[y0:y1].reshape(-1)
+        order = np.argsort(cls, kind="stable")
+        bounds = np.searchsorted(cls[order], np.arange(num_classes + 1))
+        for c in range(3):
+            x = tap_features(decoded[a:b], c).reshape(b - a, w, taps)[y0 - a : y1 - a]
+            x = x.reshape(-1, taps)[order]
+            t = original[y0:y1, :, c].astype(np.float64) - decoded[y0:y1, :, c]
+            t = t.reshape(-1)[order]
+            for k in range(num_classes):
+                xk, tk = x[bounds[k] : bounds[k + 1]], t[bounds[k] : bounds[k + 1]]
+                xx[k, c] += xk.T @ xk
+                xt[k, c] += xk.T @ tk
+                tt[k, c] += tk @ tk
     return xx, xt, tt
 
 
@@ -144,8 +161,11 @@ def design(
     _, best = min(candidates, key=lambda c: c[0])
 
     def distortion(samples: np.ndarray) -> float:
-        diff = samples.astype(np.int64) - original
-        return scale * float(np.sum(diff * diff))
+        total = 0
+        for y0, y1 in _bands(*samples.shape[:2]):
+            diff = samples[y0:y1].astype(np.int64) - original[y0:y1]
+            total += int(np.sum(diff * diff))
+        return scale * total
 
     filtered = apply_output_filter(decoded, best, bit_depth)
     return best if segment_bits(best) + distortion(filtered) < distortion(decoded) else None

@@ -211,6 +211,21 @@ def test_design_sharpens_a_blurred_picture_and_declines_a_perfect_one() -> None:
     assert design(original, original, 8, lam=0.01) is None
 
 
+def test_design_in_bands_sums_as_the_whole_picture(monkeypatch) -> None:  # noqa: ANN001
+    """The sums of least squares, gathered in bands of rows with the taps' two rows of
+    context, are those of the whole picture (to rounding)."""
+    import encoder.output_filter as m
+
+    original = RNG.integers(0, 256, (40, 24, 3)).astype(np.uint8)
+    decoded = np.clip(original.astype(int) + RNG.integers(-9, 10, original.shape), 0, 255)
+    decoded = decoded.astype(np.uint8)
+    classes = filter_classes(activity(decoded), m.quantile_thresholds(activity(decoded), 4))
+    whole = m.normal_equations(original, decoded, classes, 4)
+    monkeypatch.setattr(m, "BAND_PIXELS", 3 * 24)  # bands of 3 rows
+    for got, want in zip(m.normal_equations(original, decoded, classes, 4), whole):
+        assert np.allclose(got, want, rtol=1e-12, atol=1e-9)
+
+
 def test_quantised_weights_fit_a_byte() -> None:
     shift, q = quantise_weights(np.array([[[0.9, -0.01] + [0.0] * 6] * 3]))
     assert 127 >= np.abs(q).max() > 64 and q[0, 0, 0] == round(0.9 * (1 << shift))
