@@ -92,7 +92,7 @@ def model_seeds(codec, name: str) -> dict[str, bytes]:
 def writer_seeds() -> dict[str, bytes]:
     """Syntax-valid codestreams with dummy payloads (they fail in 8.2, not before)."""
     from encoder.writer import comment_segment, write_codestream
-    from refdec.codestream import PictureHeader
+    from refdec.codestream import OutputFilter, PictureHeader
 
     def header(**changes):
         values = dict(
@@ -130,7 +130,13 @@ def writer_seeds() -> dict[str, bytes]:
             for g in range(h.num_channel_groups)
         ]
         optional = [comment_segment("seed"), (0xFFAB, b"\x00\x01\x02")] if i % 2 else []
-        out[f"writer-{i}.olic"] = write_codestream(h, b"\x00\x80\x00\x00", tiles, optional)
+        # An OF segment (WD 6.7) in half of them: three classes, coefficients -12 .. 11.
+        taps = tuple(tuple(tuple((k * 24 + c * 8 + j) % 24 - 12 for j in range(8))
+                           for c in range(3)) for k in range(3))
+        of = OutputFilter(6, (100, 2000), taps) if i < 2 else None
+        out[f"writer-{i}.olic"] = write_codestream(
+            h, b"\x00\x80\x00\x00", tiles, optional, output_filter=of
+        )
     return out
 
 
