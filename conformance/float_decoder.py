@@ -26,7 +26,7 @@ from refdec.entropy import decode_stream
 from refdec.hyper import hyper_symbol_tables, hyper_synthesis
 from refdec.network import IntLayer, halo
 from refdec.output import sample_dtype
-from refdec.output_filter import activity, filter_classes
+from refdec.output_filter import activity, filter_classes, filter_taps
 from refdec.params import find_parameter_set
 
 BAND_ROWS = 8
@@ -110,20 +110,9 @@ def float_output_filter(s: np.ndarray, of: OutputFilter, peak: int) -> np.ndarra
     samples rounded (8.9.1, 8.9.2)."""
     rounded = np.clip(np.round(s), 0, peak).astype(np.int32)
     cls = filter_classes(activity(rounded), of.thresholds)
-    h, w, _ = s.shape
-    pad = np.pad(s, ((2, 2), (2, 2), (0, 0)), mode="edge")
-
-    def at(dy: int, dx: int, k: int) -> np.ndarray:
-        return pad[2 + dy : 2 + dy + h, 2 + dx : 2 + dx + w, k]
-
     weights = np.asarray(of.coefficients, s.dtype)[cls]  # (H, W, 3, 8)
     out = np.empty_like(s)
     for c in range(3):
-        two = 2 * at(0, 0, c)
-        taps = [at(-dy, -dx, c) + at(dy, dx, c) - two
-                for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1), (0, 2), (2, 0))]
-        taps += [at(0, -1, o) + at(0, 1, o) + at(-1, 0, o) + at(1, 0, o) - 4 * at(0, 0, o)
-                 for o in range(3) if o != c]
-        acc = sum(weights[:, :, c, i] * t for i, t in enumerate(taps))
+        acc = np.sum(weights[:, :, c] * filter_taps(s, c), axis=-1)
         out[:, :, c] = s[:, :, c] + acc / s.dtype.type(2.0**of.shift)
     return np.clip(out, 0, peak)

@@ -14,15 +14,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from encoder.writer import encode_segment, output_filter_payload
 from refdec import syntax
 from refdec.codestream import OutputFilter
-from refdec.output_filter import activity, apply_output_filter, filter_classes
+from refdec.output_filter import activity, apply_output_filter, filter_classes, filter_taps
 
 CLASS_CHOICES = (1, 2, 4, 8)
 """Numbers of activity classes the encoder tries."""
-SEGMENT_OVERHEAD_BYTES = 10 + 2
-"""Bytes of an OF segment besides its thresholds and coefficients: the marker, length
-and crc of WD 5.2, ``filter_classes_minus1`` and ``filter_shift``."""
 _COEFF_MAX = (1 << 7) - 1
 """Largest magnitude of a coefficient (``filter_coeff`` is a byte with offset 128)."""
 _SHIFT_MAX = max(hi for _, hi in syntax.OF.field("filter_shift").allowed or ())
@@ -35,29 +33,6 @@ that the memory of the design does not grow with the picture beyond its samples.
 def _bands(height: int, width: int) -> list[tuple[int, int]]:
     rows = max(1, BAND_PIXELS // width)
     return [(y0, min(y0 + rows, height)) for y0 in range(0, height, rows)]
-
-
-def tap_features(samples: np.ndarray, c: int) -> np.ndarray:
-    """The eight taps ``f_i`` of WD 8.9.3 for component ``c`` at every position, as an
-    (H * W, 8) float64 matrix (coordinates clamped as in WD 8.9.1)."""
-    s = np.pad(samples.astype(np.float64), ((2, 2), (2, 2), (0, 0)), mode="edge")
-    h, w = samples.shape[:2]
-    out = np.empty((h, w, syntax.OF_TAPS))
-
-    def at(dy: int, dx: int, k: int) -> np.ndarray:
-        return s[2 + dy : 2 + dy + h, 2 + dx : 2 + dx + w, k]
-
-    two = 2 * at(0, 0, c)
-    for i, (dy, dx) in enumerate(((0, 1), (1, 0), (1, 1), (1, -1), (0, 2), (2, 0))):
-        np.add(at(-dy, -dx, c), at(dy, dx, c), out=out[:, :, i])
-        out[:, :, i] -= two
-    for i, o in enumerate((o for o in range(3) if o != c), start=6):
-        lap = out[:, :, i]
-        np.add(at(0, -1, o), at(0, 1, o), out=lap)
-        lap += at(-1, 0, o)
-        lap += at(1, 0, o)
-        lap -= 4 * at(0, 0, o)
-    return out.reshape(-1, syntax.OF_TAPS)
 
 
 def quantile_thresholds(a: np.ndarray, classes: int) -> tuple[int, ...]:
@@ -84,7 +59,7 @@ def normal_equations(
         order = np.argsort(cls, kind="stable")
         bounds = np.searchsorted(cls[order], np.arange(num_classes + 1))
         for c in range(3):
-            x = tap_features(decoded[a:b], c).reshape(b - a, w, taps)[y0 - a : y1 - a]
+            x = filter_taps(decoded[a:b].astype(np.float64), c)[y0 - a : y1 - a]
             x = x.reshape(-1, taps)[order]
             t = original[y0:y1, :, c].astype(np.float64) - decoded[y0:y1, :, c]
             t = t.reshape(-1)[order]
@@ -116,9 +91,8 @@ def quantise_weights(weights: np.ndarray) -> tuple[int, np.ndarray]:
 
 
 def segment_bits(of: OutputFilter) -> int:
-    """Bits of the OF segment carrying ``of``."""
-    taps = of.num_classes * 3 * syntax.OF_TAPS
-    return 8 * (SEGMENT_OVERHEAD_BYTES + 4 * len(of.thresholds) + taps)
+    """Bits of the OF segment carrying ``of``, framing included (WD 5.2, 6.7)."""
+    return 8 * len(encode_segment(syntax.MARKER_OF, output_filter_payload(of)))
 
 
 def design(

@@ -128,6 +128,37 @@ def _filter(s, cls, weights, shift, peak):  # noqa: ANN001 - numba kernel
     return out
 
 
+TAP_OFFSETS = ((0, 1), (1, 0), (1, 1), (1, -1), (0, 2), (2, 0))
+"""The pairs ``(dy, dx)`` of taps 0 to 5 of WD 8.9.3: ``s(-dy, -dx) + s(dy, dx) - 2 s(0, 0)``."""
+
+
+def filter_taps(samples: np.ndarray, c: int) -> np.ndarray:
+    """The eight taps ``f_i`` of WD 8.9.3 for component ``c`` at every position, as an
+    (H, W, 8) array of the type of ``samples`` (a signed or floating-point type;
+    coordinates clamped as in WD 8.9). The numpy form, for encoders, which fit the
+    coefficients to them, and for decoders in floating point; :func:`apply_output_filter`
+    computes the same taps in its kernel."""
+    h, w = samples.shape[:2]
+    s = np.pad(samples, ((2, 2), (2, 2), (0, 0)), mode="edge")
+    out = np.empty((h, w, OF_TAPS), samples.dtype)
+
+    def at(dy: int, dx: int, k: int) -> np.ndarray:
+        return s[2 + dy : 2 + dy + h, 2 + dx : 2 + dx + w, k]
+
+    two = 2 * at(0, 0, c)
+    for i, (dy, dx) in enumerate(TAP_OFFSETS):
+        np.add(at(-dy, -dx, c), at(dy, dx, c), out=out[:, :, i])
+        out[:, :, i] -= two
+    # Taps 6 and 7: the Laplacians of the other two components, in increasing order.
+    for i, o in enumerate((o for o in range(3) if o != c), start=len(TAP_OFFSETS)):
+        lap = out[:, :, i]
+        np.add(at(0, -1, o), at(0, 1, o), out=lap)
+        lap += at(-1, 0, o)
+        lap += at(1, 0, o)
+        lap -= 4 * at(0, 0, o)
+    return out
+
+
 def activity(samples: np.ndarray) -> np.ndarray:
     """WD 8.9.1: the activity ``A`` (H, W) int32 of every position of ``samples``
     (H, W, 3)."""

@@ -572,6 +572,7 @@ class OpenLIC(Codec):
     def points(self, image: np.ndarray) -> Iterator[Point]:
         import refdec
         from encoder import encode_detailed
+        from refdec.output_filter import apply_output_filter
 
         codec = self.codec()
         fm = self.float_model()
@@ -596,8 +597,6 @@ class OpenLIC(Codec):
                 if fast.output_filter is not None:
                     # The same codestream's filter (WD 8.9) on the float model's
                     # samples: the curves then differ only in the networks.
-                    from refdec.output_filter import apply_output_filter
-
                     rec = apply_output_filter(rec, fast.output_filter, 8)
                 yield Point("openlic-float", float(q), 8.0 * len(fast.data), rec)
                 yield Point("openlic-float-est", float(q), est_bits, rec)
