@@ -222,11 +222,33 @@ class Toolkit:
         segs[0] = (segs[0][0], self.ph_payload(header, **changes))
         return self.build(segs)
 
-    @staticmethod
-    def ys_payload(group: int, tiles: list[bytes], sizes: list[int] | None = None) -> bytes:
+    def ys_payload(self, group: int, tiles: list[bytes], sizes: list[int] | None = None) -> bytes:
         sizes = [len(t) for t in tiles] if sizes is None else sizes
-        head = bytes([group]) + b"".join(n.to_bytes(4, "big") for n in sizes)
+        head = bytes([group]) + b"".join(self.writer.leb128(n) for n in sizes)
         return head + b"".join(tiles)
+
+    def ends(self, segments: list[tuple[int, bytes]]) -> list[int]:
+        """Offset just after each of ``segments`` in :meth:`build` of them."""
+        out, pos = [], len(self.syntax.SIGNATURE)
+        for m, p in segments:
+            pos += len(self.writer.encode_segment(m, p))
+            out.append(pos)
+        return out
+
+    @staticmethod
+    def padded_leb128(value: int, fifth: int = 0) -> bytes:
+        """``value`` (below 2^28) as a 5-byte ``leb128()`` with fifth byte ``fifth``
+        (WD 4.4): 0 gives a valid element of more bytes than it needs."""
+        return bytes(0x80 | (value >> (7 * i)) & 0x7F for i in range(4)) + bytes([fifth])
+
+    def raw_segment(self, marker: int, length: bytes, payload: bytes) -> bytes:
+        """A segment with the ``length`` bytes given as they are and its crc (WD 5.2)."""
+        body = marker.to_bytes(2, "big") + length + payload
+        return body + self.cs.crc32(body).to_bytes(4, "big")
+
+    def length_size(self, payload: bytes) -> int:
+        """Bytes of the ``leb128()`` length of a segment with ``payload`` (WD 5.2)."""
+        return len(self.writer.leb128(len(payload)))
 
     def marker(self, name: str) -> int:
         return self.syntax.marker_code(name)
@@ -877,11 +899,8 @@ class Builder:
             segs[6],
         ]
         full = kit.build(segs)
-        ends, pos = [], len(kit.syntax.SIGNATURE)
-        for _, p in segs:
-            pos += 10 + len(p)
-            ends.append(pos)
-        # ends[i]: offset after segment i
+        ends = kit.ends(segs)  # ends[i]: offset after segment i
+        assert kit.length_size(segs[4][1]) >= 2, "the cut inside a length needs 2 bytes of it"
         c = ["5.5", "8.1.2"]
         cuts = (
             ("prefix-k0", ends[2], 0, "cut right after the ZS segment: no residuals"),
@@ -901,7 +920,7 @@ class Builder:
             ),
             ("prefix-k3-in-crc", ends[7] - 2, 3, "cut inside the crc of the last YS segment"),
             ("prefix-k4-no-eoc", ends[7], 4, "all YS segments, no EOC segment"),
-            ("prefix-k1-in-length", ends[3] + 4, 1, "cut inside the length of a segment"),
+            ("prefix-k1-in-length", ends[3] + 3, 1, "cut inside the length of a segment"),
         )
         for id_, n, k, why in cuts:
             yield Draft(
@@ -1021,6 +1040,28 @@ class Builder:
         pic = photo(32, 32, 640, 420)
         e, info = self.enc(pic, quality=160, tile_log2=2, groups=2)
         base = (e.data, info, pic[2])
+        # WD 4.4: a leb128() may use more bytes than its value needs; decoders accept it.
+        padded = bytearray(kit.syntax.SIGNATURE)
+        parts = kit.parts(e.data)
+        for m, payload in kit.segments(e.data):
+            if m == kit.marker("YS"):
+                g = payload[0]
+                payload = bytes([g]) + b"".join(
+                    kit.padded_leb128(len(t)) for t in parts.tiles[g]
+                ) + b"".join(parts.tiles[g])
+            padded += kit.raw_segment(m, kit.padded_leb128(len(payload)), payload)
+        yield Draft(
+            "hdr-leb128-padded",
+            "header-fields",
+            "Every segment length and tile_size written with 5 bytes, more than the value "
+            "needs (the fifth byte 0x00): decoders accept such leb128() elements (4.4).",
+            ["4.4", "5.2", "7.4", *POSITIVE_CLAUSES],
+            ["length", "tile_size"],
+            bytes(padded),
+            picture=pic[2],
+            encoder=info,
+            modifications=["every length and tile_size as a 5-byte leb128()"],
+        )
         yield Draft(
             "hdr-colour-description",
             "header-fields",
@@ -1147,7 +1188,7 @@ class Builder:
         pic = photo(64, 48, 600, 100)
         e, info = self.enc(pic, quality=200, tile_log2=3, groups=2)
         full = kit.assemble(kit.parts(e.data), output_filter=random_filter(2, 4, -20, 20))
-        of_end = len(full) - 10  # the EOC segment is the last 10 bytes
+        of_end = len(full) - len(kit.writer.encode_segment(kit.marker("EOC"), b""))
         for id_, n, why in (
             ("prefix-of-cut", of_end - 5, "cut inside the OF segment: the picture of 8.8"),
             ("prefix-of-complete", of_end, "every segment but EOC: the filtered picture"),
@@ -1294,10 +1335,9 @@ class Builder:
         hdr = parts.header
         com = (kit.marker("COM"), b"comment")
         sig_len = len(kit.syntax.SIGNATURE)
-        ends, pos = [], sig_len
-        for _, p in segs:
-            pos += 10 + len(p)
-            ends.append(pos)
+        ends = kit.ends(segs)
+        ys1_length = kit.length_size(ys1[1])
+        assert ys1_length >= 2, "the cut inside a length needs 2 bytes of it"
         n = self.negative
 
         def fields(**ch: int) -> bytes:
@@ -1365,11 +1405,15 @@ class Builder:
         )
         # 5.2 complete segments
         for id_, cut, where in (
-            ("neg-truncated-in-ph", sig_len + 30, "inside the PH payload"),
+            ("neg-truncated-in-ph", sig_len + 20, "inside the PH payload"),
             ("neg-truncated-in-marker", ends[2] + 1, "inside the marker of the second YS"),
             ("neg-truncated-after-marker", ends[2] + 2, "right after the marker of the second YS"),
-            ("neg-truncated-in-length", ends[2] + 4, "inside the length of the second YS"),
-            ("neg-truncated-after-length", ends[2] + 6, "right after the length of the second YS"),
+            ("neg-truncated-in-length", ends[2] + 3, "inside the length of the second YS"),
+            (
+                "neg-truncated-after-length",
+                ends[2] + 2 + ys1_length,
+                "right after the length of the second YS",
+            ),
             ("neg-truncated-in-payload", ends[3] - 10, "inside the payload of the last YS"),
             ("neg-truncated-in-crc", ends[3] - 1, "inside the crc of the last YS"),
             ("neg-truncated-in-eoc", ends[4] - 3, "inside the crc of the EOC segment"),
@@ -1403,7 +1447,7 @@ class Builder:
             mods=["YS0 payload changed"],
         )
         with_com = kit.build([ph, com, zs, ys0, ys1, eoc])
-        com_end = sig_len + 10 + len(ph[1]) + 10 + len(com[1])
+        com_end = kit.ends([ph, com])[-1]
         yield n(
             "neg-crc-optional",
             ["R-CRC"],
@@ -1415,7 +1459,7 @@ class Builder:
             mods=["COM inserted with a wrong crc"],
         )
         unnamed = kit.build([ph, zs, (0xFFC0, b"unknown"), ys0, ys1, eoc])
-        opt_end = sig_len + 10 + len(ph[1]) + 10 + len(zs[1]) + 10 + len(b"unknown")
+        opt_end = kit.ends([ph, zs, (0xFFC0, b"unknown")])[-1]
         yield n(
             "neg-crc-optional-unknown",
             ["R-CRC"],
@@ -1573,19 +1617,20 @@ class Builder:
                 mods=[f"segment 0x{mk:04X} inserted"],
             )
         # 7.2 picture header
+        n_ph = len(ph[1])
         yield n(
-            "neg-ph-length-49",
+            f"neg-ph-length-{n_ph + 1}",
             ["R-PH-LENGTH"],
-            "The PH payload has 49 bytes.",
+            f"The PH payload has {n_ph + 1} bytes.",
             kit.build([(ph[0], ph[1] + b"\x00"), zs, ys0, ys1, eoc]),
             clauses=["7.2"],
             elements=["length", "parameter_set_hash"],
             mods=["a byte appended to PH"],
         )
         yield n(
-            "neg-ph-length-47",
+            f"neg-ph-length-{n_ph - 1}",
             ["R-PH-LENGTH"],
-            "The PH payload has 47 bytes.",
+            f"The PH payload has {n_ph - 1} bytes.",
             kit.build([(ph[0], ph[1][:-1]), zs, ys0, ys1, eoc]),
             clauses=["7.2"],
             elements=["length", "parameter_set_hash"],
@@ -1692,6 +1737,8 @@ class Builder:
         )
         t0 = parts.tiles[0]
         sizes = [len(t) for t in t0]
+        ys0_tile0 = 1 + len(kit.writer.leb128(sizes[0]))  # offset of tile_size[1] in YS0
+        ys0_head = 1 + sum(len(kit.writer.leb128(k)) for k in sizes)
         yield n(
             "neg-tile-sizes-long",
             ["R-YS-LENGTH"],
@@ -1724,12 +1771,46 @@ class Builder:
             ["R-YS-LENGTH"],
             "A YS payload that ends right after its tile_size fields: the sizes add up to "
             "more than the (empty) rest of the payload.",
-            kit.build(
-                [ph, zs, (kit.marker("YS"), kit.ys_payload(0, t0)[: 1 + 4 * len(t0)]), ys1, eoc]
-            ),
+            kit.build([ph, zs, (kit.marker("YS"), kit.ys_payload(0, t0)[:ys0_head]), ys1, eoc]),
             clauses=["7.4"],
             elements=["tile_size", "tile_data"],
             mods=["YS0 payload = group_index and tile_size fields only"],
+        )
+        assert len(kit.writer.leb128(sizes[0])) >= 2, "tile_size[0] needs 2 bytes for the cut"
+        yield n(
+            "neg-ys-ends-in-tile-size",
+            ["R-YS-LENGTH"],
+            "A YS payload that ends after the first byte of its first tile_size, a "
+            "leb128() of two bytes.",
+            kit.build([ph, zs, (kit.marker("YS"), kit.ys_payload(0, t0)[:2]), ys1, eoc]),
+            clauses=["7.4", "4.4"],
+            elements=["tile_size"],
+            mods=["YS0 payload = group_index and the first byte of tile_size[0]"],
+        )
+        # 4.4 leb128()
+        zs_length = kit.padded_leb128(len(zs[1]), 0x10)
+        yield n(
+            "neg-leb128-length",
+            ["R-LEB128"],
+            "The length of the ZS segment is a leb128() whose fifth byte is 0x10: a value "
+            "of 2^32 or more.",
+            kit.build([ph])
+            + kit.raw_segment(zs[0], zs_length, zs[1])
+            + kit.build([ys0, ys1, eoc])[sig_len:],
+            clauses=["4.4", "5.2"],
+            elements=["length"],
+            mods=["ZS length as 5 bytes, fifth 0x10"],
+        )
+        ys0_bad = bytes([0]) + kit.padded_leb128(sizes[0], 0x80) + ys0[1][ys0_tile0:]
+        yield n(
+            "neg-leb128-tile-size",
+            ["R-LEB128", "R-YS-LENGTH"],
+            "tile_size[0] of the first YS segment is a leb128() whose fifth byte, 0x80, "
+            "says that a sixth follows.",
+            kit.build([ph, zs, (kit.marker("YS"), ys0_bad), ys1, eoc]),
+            clauses=["4.4", "7.4"],
+            elements=["tile_size"],
+            mods=["YS0 tile_size[0] as 5 bytes, fifth 0x80"],
         )
         # 8.2 rANS streams
         yield n(

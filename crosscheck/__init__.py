@@ -41,8 +41,11 @@ DecodeError = (CodestreamError, EntropyError, ParameterSetError)
 
 @cache
 def _available() -> dict[str, Path]:
-    """SHA-256 -> file of every parameter set available to the decoder (WD C.1 step 1)."""
-    return {hashlib.sha256(p.read_bytes()).hexdigest(): p for p in sorted(DATA_DIR.glob("*.olp"))}
+    """First 8 bytes of the SHA-256 (hex) -> file of every parameter set available to the
+    decoder (WD C.1 step 1)."""
+    return {
+        hashlib.sha256(p.read_bytes()).hexdigest()[:16]: p for p in sorted(DATA_DIR.glob("*.olp"))
+    }
 
 
 @cache

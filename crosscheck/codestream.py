@@ -26,6 +26,20 @@ def need(cond: bool, req: str, what: str) -> None:
         raise CodestreamError(f"{req}: {what}")
 
 
+def read_leb128(data: bytes, pos: int, n: int) -> tuple[int, int] | None:
+    """leb128() at data[pos] (WD 4.4): (value, bytes), or None if it does not end before n."""
+    value = 0
+    for i in range(5):
+        if pos + i >= n:
+            return None
+        b = data[pos + i]
+        need(i < 4 or b < 16, "R-LEB128", f"fifth leb128() byte 0x{b:02X} at byte {pos + i}")
+        value += (b & 0x7F) << (7 * i)
+        if b < 0x80:
+            return value, i + 1
+    raise AssertionError("R-LEB128 stops every element at its fifth byte")
+
+
 def ceil_div(a: int, b: int) -> int:
     """Ceil(a / b) for a >= 0, b > 0 (WD 4.2.4)."""
     return (a + b - 1) // b
@@ -73,7 +87,7 @@ class Header:
 
 def parse_header(p: bytes) -> Header:
     """Read and check the PH payload (WD 6.3, 7.2, Annex A); derive the tile grid (WD 5.4)."""
-    need(len(p) == 48, "R-PH-LENGTH", f"PH length is {len(p)}, not 48")
+    need(len(p) == 24, "R-PH-LENGTH", f"PH length is {len(p)}, not 24")
     h = Header(
         p[0],
         p[1],
@@ -87,7 +101,7 @@ def parse_header(p: bytes) -> Header:
         p[13],
         p[14],
         p[15],
-        p[16:48],
+        p[16:24],
     )
     need(h.version_major == 1, "R-VERSION-MAJOR", f"version_major {h.version_major}")
     need(h.profile_idc in PROFILES, "R-PROFILE-IDC", f"profile_idc {h.profile_idc}")
@@ -117,13 +131,17 @@ def parse_header(p: bytes) -> Header:
 
 def parse_latent_stream(p: bytes, num_tiles: int) -> tuple[int, list[bytes]]:
     """Read a YS payload (WD 6.5, 7.4): group_index and the tile streams."""
-    head = 1 + 4 * num_tiles
-    need(len(p) >= head, "R-YS-LENGTH", f"YS payload of {len(p)} bytes, tile sizes need {head}")
-    sizes = [int.from_bytes(p[1 + 4 * t : 5 + 4 * t], "big") for t in range(num_tiles)]
+    need(len(p) >= 1 + num_tiles, "R-YS-LENGTH", f"YS payload of {len(p)} bytes, {num_tiles} tiles")
+    sizes, head = [], 1
+    for _ in range(num_tiles):
+        leb = read_leb128(p, head, len(p))
+        need(leb is not None, "R-YS-LENGTH", "YS payload ends inside a tile_size")
+        sizes.append(leb[0])
+        head += leb[1]
     need(
         head + sum(sizes) == len(p),
         "R-YS-LENGTH",
-        f"YS length {len(p)}, 1 + 4 x num_tiles + sum(tile_size) = {head + sum(sizes)}",
+        f"YS length {len(p)}, h + sum(tile_size) = {head + sum(sizes)}",
     )
     streams, pos = [], head
     for s in sizes:
@@ -185,7 +203,7 @@ def parse(
     need(n >= 8, "R-COMPLETE", "codestream ends inside the signature")
     pos, header, hyper, groups, first, of = 8, None, None, [], True, None
     while True:
-        if prefix and pos + 10 > n:
+        if prefix and pos + 7 > n:
             break  # 5.5: an incomplete segment and every byte after it are not used
         need(pos < n, "R-COMPLETE", f"codestream ends at byte {pos} without EOC")
         need(pos + 2 <= n, "R-COMPLETE", "codestream ends inside a marker")
@@ -207,16 +225,19 @@ def parse(
             need(marker != YS or len(groups) < g, "R-YS-COUNT", f"more than {g} YS segments")
             need(marker != EOC or len(groups) == g, "R-YS-COUNT", f"{len(groups)} YS, not {g}")
             need(marker != OF or len(groups) == g, "R-OF-AFTER-YS", f"OF after {len(groups)} YS")
-        need(pos + 6 <= n, "R-COMPLETE", "codestream ends inside a length")
-        length = int.from_bytes(data[pos + 2 : pos + 6], "big")
-        end = pos + 6 + length
+        leb = read_leb128(data, pos + 2, n)
+        if prefix and leb is None:
+            break
+        need(leb is not None, "R-COMPLETE", "codestream ends inside a length")
+        length, size = leb
+        end = pos + 2 + size + length
         if prefix and end + 4 > n:
             break
         need(end <= n, "R-COMPLETE", "codestream ends inside a payload")
         need(end + 4 <= n, "R-COMPLETE", "codestream ends inside a crc")
         crc = int.from_bytes(data[end : end + 4], "big")
         need(zlib.crc32(data[pos:end]) == crc, "R-CRC", f"crc of segment at byte {pos}")
-        payload, pos, first = data[pos + 6 : end], end + 4, False
+        payload, pos, first = data[pos + 2 + size : end], end + 4, False
         if marker == PH:
             header = parse_header(payload)
             if on_header is not None:

@@ -36,7 +36,7 @@ from refdec.levels import smallest_level
 from refdec.output import to_samples
 from refdec.output_filter import apply_output_filter
 from refdec.params import DATA_DIR as PARAMS_DIR
-from refdec.params import ParameterSet, load_parameter_set
+from refdec.params import PARAMETER_SET_ID_BYTES, ParameterSet, load_parameter_set
 from refdec.synthesis import synthesis
 
 MODEL_DIR = Path(__file__).parent / "weights"
@@ -460,7 +460,7 @@ def _codestream(
         tile_size_log2=tile_log2,
         num_channel_groups=groups,
         hyper_step_log2=a.hyper_step_log2,
-        parameter_set_hash=codec.params_sha256,
+        parameter_set_hash=codec.params_sha256[:PARAMETER_SET_ID_BYTES],
     )
     return write_codestream(header, z_stream, group_tiles, output_filter=of), qa.residuals, of
 

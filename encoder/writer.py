@@ -27,8 +27,26 @@ from refdec.syntax import Field, Loop, Structure
 _SEGMENT = {f.name: f for f in syntax.SEGMENT.fields()}
 
 
+def leb128(value: int) -> bytes:
+    """``value`` as a ``leb128()`` element of the fewest bytes (WD 4.4): seven bits a
+    byte, least significant first, the most significant bit set on every byte but the
+    last."""
+    if not 0 <= value < 1 << 32:
+        raise ValueError(f"{value} does not fit leb128() (0 to 2^32 - 1)")
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
 def _put(f: Field, value: object) -> bytes:
     """The bytes of one field value (WD 4.3, 4.4)."""
+    if f.is_leb128:
+        if not isinstance(value, int):
+            raise ValueError(f"{f.name} = {value!r} does not fit {f.descriptor}")
+        return leb128(value)
     if f.is_uint:
         size = f.size or 0
         if not isinstance(value, int) or not 0 <= value < 1 << (8 * size):
@@ -74,6 +92,12 @@ def encode_segment(marker: int, payload: bytes) -> bytes:
     head = _put(_SEGMENT["marker"], marker) + _put(_SEGMENT["length"], len(payload))
     body = head + payload
     return body + _put(_SEGMENT["crc"], crc32(body))
+
+
+def _read_back(marker: int, offset: int, payload: bytes, data: bytes) -> Segment:
+    """The segment of ``marker`` with ``payload``, written at ``offset`` of ``data`` by
+    :func:`encode_segment`, as the parser would frame it."""
+    return Segment(marker, offset, len(payload), data, len(leb128(len(payload))))
 
 
 def comment_segment(text: str) -> tuple[int, bytes]:
@@ -122,7 +146,7 @@ def write_codestream(
     if check:
         # Read the header back at its place in the codestream, so error offsets are real.
         parse_picture_header(
-            Segment(syntax.MARKER_PH, len(syntax.SIGNATURE), len(ph_payload), head),
+            _read_back(syntax.MARKER_PH, len(syntax.SIGNATURE), ph_payload, head),
             strict=True,
         )
         if len(group_tiles) != header.num_channel_groups:
@@ -153,7 +177,7 @@ def write_codestream(
         payload = output_filter_payload(output_filter)
         segment = encode_segment(syntax.MARKER_OF, payload)
         if check:  # read back with the decoder's checks (WD 7.7)
-            parse_output_filter(Segment(syntax.MARKER_OF, 0, len(payload), segment))
+            parse_output_filter(_read_back(syntax.MARKER_OF, 0, payload, segment))
         parts.append(segment)
     parts.append(encode_segment(syntax.MARKER_EOC, _encode(syntax.EOC, {}, {})))
     return b"".join(parts)

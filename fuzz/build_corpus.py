@@ -110,7 +110,7 @@ def writer_seeds() -> dict[str, bytes]:
             tile_size_log2=2,
             num_channel_groups=2,
             hyper_step_log2=0,
-            parameter_set_hash=bytes(range(32)),
+            parameter_set_hash=bytes(range(8)),
         )
         values.update(changes)
         return PictureHeader(**values)

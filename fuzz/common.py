@@ -22,7 +22,7 @@ TINY_PARAMS = FUZZ_DIR / "work" / "tiny.olp"
 """The tiny random model of tests/conftest.py, exported by build_corpus.py."""
 
 SIGNATURE = b"\x89OLIC\r\n\x1a"
-HEAD = 6  # marker u(16) + length u(32)
+MARKER = 2  # marker u(16), then length leb128() (WD 4.4, 5.2)
 CRC = 4
 PH_MARKER, ZS_MARKER, YS_MARKER, EOC_MARKER, COM_MARKER = 0xFF01, 0xFF02, 0xFF03, 0xFF0F, 0xFF80
 
@@ -51,17 +51,41 @@ def configure(*, jit: bool) -> None:
         sys.path.insert(0, str(ROOT))
 
 
-def segments(data: bytes) -> list[tuple[int, int, int]]:
-    """``(offset, marker, payload length)`` of each complete segment frame after the
-    signature, however wrong the markers, orders or CRCs are."""
+def leb128(value: int) -> bytes:
+    """``value`` as a ``leb128()`` of the fewest bytes (WD 4.4)."""
+    out = bytearray()
+    while True:
+        out.append((value & 0x7F) | (0x80 if value >> 7 else 0))
+        value >>= 7
+        if not value:
+            return bytes(out)
+
+
+def read_leb128(data: bytes, pos: int) -> tuple[int, int] | None:
+    """``(value, bytes)`` of the ``leb128()`` at ``pos``, or None if it has no end within
+    ``data`` and 5 bytes."""
+    value = 0
+    for i in range(min(5, len(data) - pos)):
+        value |= (data[pos + i] & 0x7F) << (7 * i)
+        if data[pos + i] < 0x80:
+            return value, i + 1
+    return None
+
+
+def segments(data: bytes) -> list[tuple[int, int, int, int]]:
+    """``(offset, marker, head bytes, payload length)`` of each complete segment frame
+    after the signature, however wrong the markers, orders or CRCs are."""
     out = []
     pos = len(SIGNATURE)
-    while pos + HEAD + CRC <= len(data):
-        marker, length = struct.unpack_from(">HI", data, pos)
-        if pos + HEAD + length + CRC > len(data):
+    while pos + MARKER < len(data):
+        leb = read_leb128(data, pos + MARKER)
+        if leb is None:
             break
-        out.append((pos, marker, length))
-        pos += HEAD + length + CRC
+        length, head = leb[0], MARKER + leb[1]
+        if pos + head + length + CRC > len(data):
+            break
+        out.append((pos, int.from_bytes(data[pos : pos + MARKER], "big"), head, length))
+        pos += head + length + CRC
     return out
 
 
@@ -69,14 +93,14 @@ def fix_crcs(data: bytes) -> bytes:
     """``data`` with the CRC of every complete segment frame recomputed (WD 5.2), so
     that mutations reach the checks behind the checksum."""
     out = bytearray(data)
-    for pos, _, length in segments(data):
-        end = pos + HEAD + length
+    for pos, _, head, length in segments(data):
+        end = pos + head + length
         struct.pack_into(">I", out, end, zlib.crc32(out[pos:end]))
     return bytes(out)
 
 
 def segment(marker: int, payload: bytes) -> bytes:
-    body = struct.pack(">HI", marker, len(payload)) + payload
+    body = struct.pack(">H", marker) + leb128(len(payload)) + payload
     return body + struct.pack(">I", zlib.crc32(body))
 
 
@@ -102,8 +126,8 @@ def structured_mutation(data: bytes, rng: random.Random) -> bytes:
     segs = segments(data)
     if not segs:
         return data
-    pieces = [data[p : p + HEAD + n + CRC] for p, _, n in segs]
-    tail = data[segs[-1][0] + HEAD + segs[-1][2] + CRC :]
+    pieces = [data[p : p + h + n + CRC] for p, _, h, n in segs]
+    tail = data[segs[-1][0] + segs[-1][2] + segs[-1][3] + CRC :]
     op = rng.randrange(7)
     i = rng.randrange(len(pieces))
     if op == 0 and len(pieces) > 1:
@@ -118,24 +142,35 @@ def structured_mutation(data: bytes, rng: random.Random) -> bytes:
         new = segment(marker, rng.randbytes(rng.randrange(8)))
         pieces.insert(rng.randrange(len(pieces) + 1), new)
     elif op in (4, 5):
-        ph = [k for k, (_, m, n) in enumerate(segs) if m == PH_MARKER and n >= 16]
+        ph = [k for k, (_, m, _, n) in enumerate(segs) if m == PH_MARKER and n >= 16]
         if ph:
             k = ph[0]
+            head = segs[k][2]
             off, size, values = rng.choice(_PH_FIELDS)
             piece = bytearray(pieces[k])
-            piece[HEAD + off : HEAD + off + size] = rng.choice(values).to_bytes(size, "big")
+            piece[head + off : head + off + size] = rng.choice(values).to_bytes(size, "big")
             pieces[k] = bytes(piece)
     else:
-        ys = [k for k, (_, m, n) in enumerate(segs) if m == YS_MARKER and n >= 5]
+        ys = [k for k, (_, m, _, n) in enumerate(segs) if m == YS_MARKER and n >= 2]
         if ys:
+            # Replace one of the first tile_size fields (leb128(), WD 6.5) by a boundary
+            # value, or by an element of 5 bytes whose fifth byte is out of range.
             k = rng.choice(ys)
-            piece = bytearray(pieces[k])
-            n_words = (len(piece) - HEAD - CRC - 1) // 4
-            at = HEAD + 1 + 4 * rng.randrange(max(1, min(n_words, 16)))
-            old = int.from_bytes(piece[at : at + 4], "big")
-            new = rng.choice((0, 1, 3, 4, old - 1, old + 1, 0xFFFFFFFF)) & 0xFFFFFFFF
-            piece[at : at + 4] = new.to_bytes(4, "big")
-            pieces[k] = bytes(piece)
+            _, marker, head, _ = segs[k]
+            payload = bytearray(pieces[k][head:-CRC])
+            at = 1
+            for _ in range(rng.randrange(16)):
+                leb = read_leb128(payload, at)
+                if leb is None or at + leb[1] >= len(payload):
+                    break
+                at += leb[1]
+            leb = read_leb128(payload, at)
+            if leb is not None:
+                old = leb[0]
+                new = rng.choice((0, 1, 3, 4, old - 1, old + 1, 0xFFFFFFFF)) & 0xFFFFFFFF
+                value = rng.choice((leb128(new), b"\x80\x80\x80\x80\x10"))
+                payload[at : at + leb[1]] = value
+                pieces[k] = segment(marker, bytes(payload))
     return data[: len(SIGNATURE)] + b"".join(pieces) + tail
 
 

@@ -1,7 +1,7 @@
 """Codestream parsing (WD clause 5, with the syntax of clause 6 and the semantics of 7).
 
 A codestream is the signature (WD 5.1) followed by segments (WD 5.2): ``marker u(16)``,
-``length u(32)``, ``payload``, ``crc u(32)``. The ``crc`` is the CRC-32 of ISO/IEC 13239,
+``length leb128()``, ``payload``, ``crc u(32)``. The ``crc`` is the CRC-32 of ISO/IEC 13239,
 also known as CRC-32/ISO-HDLC, as computed by :func:`zlib.crc32` (check value of
 "123456789": 0xCBF43926); it is normative. The segment order rules are those of WD 5.3.
 
@@ -39,7 +39,6 @@ HYPER_STRIDE = 4
 """Latent positions per hyper-latent position, in each direction (WD 5.4)."""
 
 _MARKER_SIZE = syntax.SEGMENT.field("marker").size or 0
-_HEAD_SIZE = syntax.SEGMENT.field_offset("payload")
 _CRC_SIZE = syntax.SEGMENT.field("crc").size or 0
 
 
@@ -59,6 +58,31 @@ def _uint(data: bytes, pos: int, size: int) -> int:
     return int.from_bytes(data[pos : pos + size], "big")
 
 
+def read_leb128(data: bytes, pos: int, end: int) -> tuple[int, int] | None:
+    """The ``leb128()`` element at ``pos`` (WD 4.4): ``(value, number of bytes)``, or
+    None if ``data[:end]`` ends before its last byte.
+
+    Raises :class:`HeaderError` (WD 4.4, R-LEB128) as soon as a fifth byte shows more
+    than 5 bytes or a value of 2^32 or more; nothing beyond that byte is read.
+    """
+    value = 0
+    for i in range(syntax.LEB128_MAX_BYTES):
+        if pos + i >= end:
+            return None
+        byte = data[pos + i]
+        value |= (byte & 0x7F) << (7 * i)
+        if i == syntax.LEB128_MAX_BYTES - 1 and byte > 0x0F:
+            raise HeaderError(
+                f"leb128() element has a fifth byte 0x{byte:02X}: more than 5 bytes or a "
+                "value of 2^32 or more",
+                offset=pos + i,
+                clause="4.4",
+            )
+        if not byte & 0x80:
+            return value, i + 1
+    raise AssertionError("unreachable: the fifth byte ends the element or raises")
+
+
 @dataclass(frozen=True)
 class Segment:
     """A complete segment whose framing and CRC have been checked (WD 5.2)."""
@@ -70,11 +94,13 @@ class Segment:
     """Payload length in bytes."""
     data: bytes = field(repr=False, compare=False)
     """The whole codestream (not a copy)."""
+    length_size: int = 1
+    """Bytes of the ``leb128()`` ``length`` field (WD 4.4)."""
 
     @property
     def payload_offset(self) -> int:
         """Absolute offset of the first payload byte."""
-        return self.offset + _HEAD_SIZE
+        return self.offset + _MARKER_SIZE + self.length_size
 
     @property
     def end(self) -> int:
@@ -274,20 +300,21 @@ class ParsedCodestream:
         self.header.check_against(params)
 
 
-def _fixed_size(elements: tuple[syntax.Element, ...]) -> int:
-    """Bytes of the constant-size fields of ``elements``, nested constant loops
-    included: a lower bound of what one pass over them reads."""
+def _min_size(elements: tuple[syntax.Element, ...]) -> int:
+    """The fewest bytes one pass over ``elements`` can read: fields at their
+    :attr:`~refdec.syntax.Field.min_size`, nested constant loops included."""
     size = 0
     for el in elements:
         if isinstance(el, Field):
-            size += el.size or 0
+            size += el.min_size
         elif isinstance(el, Loop) and el.count is not None and el.count.isdigit():
-            size += el.iterations(int(el.count)) * _fixed_size(el.body)
+            size += el.iterations(int(el.count)) * _min_size(el.body)
     return size
 
 
 Value = int | bytes | tuple[int, int]
-"""A field value: ``u(n)`` -> int, ``b(n)`` -> bytes, ``b(8*var)`` -> (offset, length)."""
+"""A field value: ``u(n)``, ``leb128()`` -> int, ``b(n)`` -> bytes, ``b(8*var)`` ->
+(offset, length)."""
 
 
 def _read(
@@ -325,7 +352,7 @@ def _read(
                 assert el.count is not None, "do-while loops occur only in CODESTREAM"
                 count = el.iterations(loop_count(el.count))
                 # Bound the count by the bytes present before iterating over it.
-                minimum = count * _fixed_size(el.body)
+                minimum = count * _min_size(el.body)
                 if minimum > end - pos:
                     raise HeaderError(
                         f"{structure.key} payload has {end - pos} bytes left, fewer than the "
@@ -337,13 +364,26 @@ def _read(
                     yield from walk(el.body, {**index, el.var: i})
                 continue
             assert isinstance(el, Field), "payload structures call no other structure"
+            label = el.name + "".join(f"[{index[v]}]" for v in index)
+            if el.is_leb128:
+                leb = read_leb128(data, pos, end)
+                if leb is None:
+                    raise HeaderError(
+                        f"{structure.key} payload ends inside {label}",
+                        offset=pos,
+                        clause=clause,
+                    )
+                value, size = leb
+                read.setdefault(el.name, []).append(value)
+                yield el, pos, value
+                pos += size
+                continue
             if el.size is not None:
                 size = el.size
             elif el.size_index:
                 size = read[el.size_var][index[el.size_index]]
             else:
                 size = variables[el.size_var]
-            label = el.name + "".join(f"[{index[v]}]" for v in index)
             if size > end - pos:
                 raise HeaderError(
                     f"{structure.key} payload ends inside {label}: it needs {size} bytes, "
@@ -531,12 +571,13 @@ def _frame(data: bytes, pos: int, end: int, w: _Walk) -> Segment:
         raise TruncatedError(f"the codestream ends {where}", offset=pos)
     marker = _uint(data, pos, _MARKER_SIZE)
     _check_order(marker, pos, w)
-    if end - pos < _HEAD_SIZE:
+    leb = read_leb128(data, pos + _MARKER_SIZE, end)
+    if leb is None:
         raise TruncatedError("the codestream ends inside a segment length", offset=pos)
-    length = _uint(data, pos + _MARKER_SIZE, _HEAD_SIZE - _MARKER_SIZE)
+    length, length_size = leb
     if marker == syntax.MARKER_EOC and length:
         raise SegmentOrderError(f"EOC segment length is {length}, not 0", offset=pos + _MARKER_SIZE)
-    crc_pos = pos + _HEAD_SIZE + length
+    crc_pos = pos + _MARKER_SIZE + length_size + length
     if crc_pos + _CRC_SIZE > end:
         raise TruncatedError(
             f"the {marker_name(marker)} segment needs {crc_pos + _CRC_SIZE - pos} "
@@ -551,7 +592,7 @@ def _frame(data: bytes, pos: int, end: int, w: _Walk) -> Segment:
             f"give 0x{computed:08X}",
             offset=crc_pos,
         )
-    return Segment(marker, pos, length, data)
+    return Segment(marker, pos, length, data, length_size)
 
 
 def _walk(data: bytes, end: int, allow_prefix: bool) -> _Walk:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 
 from refdec.codestream import marker_name, parse_codestream, split_segments
-from refdec.params import shipped_parameter_sets
+from refdec.params import shipped_parameter_set
 
 
 def info(data: bytes) -> dict:
@@ -21,7 +21,7 @@ def info(data: bytes) -> dict:
     hdr = parsed.header
     fields = {f.name: getattr(hdr, f.name) for f in dataclasses.fields(hdr) if f.compare}
     fields["parameter_set_hash"] = hdr.parameter_set_hash.hex()
-    known = shipped_parameter_sets().get(hdr.parameter_set_hash)
+    known = shipped_parameter_set(hdr.parameter_set_hash)
     of = parsed.output_filter
     return {
         "size_bytes": len(data),

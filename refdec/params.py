@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from refdec import syntax
 from refdec.container import read_container
 from refdec.errors import ParameterSetError
 from refdec.network import ACC_MAX, IntLayer
@@ -265,15 +266,34 @@ def shipped_parameter_sets() -> dict[bytes, Path]:
     return {hashlib.sha256(p.read_bytes()).digest(): p for p in sorted(DATA_DIR.glob("*.olp"))}
 
 
+PARAMETER_SET_ID_BYTES = syntax.PH.field("parameter_set_hash").size or 0
+"""Bytes of ``parameter_set_hash`` (WD 6.3): the first 8 bytes of a SHA-256."""
+
+
+def parameter_set_id(data: bytes) -> bytes:
+    """The ``parameter_set_hash`` that names the parameter file ``data`` (WD 7.2, C.1):
+    the first 8 bytes of its SHA-256."""
+    return hashlib.sha256(data).digest()[:PARAMETER_SET_ID_BYTES]
+
+
+def shipped_parameter_set(identifier: bytes) -> Path | None:
+    """The shipped parameter file named by ``parameter_set_hash`` ``identifier``."""
+    for sha, path in shipped_parameter_sets().items():
+        if sha[:PARAMETER_SET_ID_BYTES] == identifier:
+            return path
+    return None
+
+
 @cache
 def _load_path(path: Path) -> ParameterSet:
     return load_parameter_set(path.read_bytes())
 
 
 def find_parameter_set(
-    sha256: bytes, extra: Path | None = None, *, hash_offset: int | None = None
+    identifier: bytes, extra: Path | None = None, *, hash_offset: int | None = None
 ) -> ParameterSet:
-    """The parameter set whose file hashes to ``sha256`` (WD 7.2, C.1).
+    """The parameter set named by ``parameter_set_hash`` ``identifier``: the one whose
+    file's SHA-256 begins with these 8 bytes (WD 7.2, C.1).
 
     ``extra`` is a parameter file supplied by the user; it is used only if its hash
     matches, so a codestream can never be decoded with other weights than it names.
@@ -282,12 +302,12 @@ def find_parameter_set(
     """
     if extra is not None:
         data = Path(extra).read_bytes()
-        if hashlib.sha256(data).digest() == sha256:
+        if parameter_set_id(data) == identifier:
             return load_parameter_set(data)
-    path = shipped_parameter_sets().get(sha256)
+    path = shipped_parameter_set(identifier)
     if path is None:
         raise ParameterSetError(
-            f"no parameter set with SHA-256 {sha256.hex()[:16]}... is available",
+            f"no parameter set whose SHA-256 begins with {identifier.hex()} is available",
             offset=hash_offset,
         )
     return _load_path(path)

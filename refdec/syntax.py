@@ -69,6 +69,10 @@ def ranges_of(values: Iterable[int]) -> Ranges:
 
 
 _FIXED = re.compile(r"([ub])\((\d+)\)")
+LEB128 = "leb128()"
+"""The descriptor of a variable-length unsigned integer (WD 4.4)."""
+LEB128_MAX_BYTES = 5
+"""Most bytes of a ``leb128()`` element (WD 4.4, R-LEB128); its value is below 2^32."""
 _VARIABLE = re.compile(r"b\(8\*(\w+)(?:\[(\w)\])?\)")
 
 
@@ -76,9 +80,10 @@ _VARIABLE = re.compile(r"b\(8\*(\w+)(?:\[(\w)\])?\)")
 class Field:
     """One syntax element (WD 6.1).
 
-    ``descriptor`` is one of WD 4.4: ``u(n)``, ``b(n)`` with a constant ``n`` (``n/8``
-    bytes), or ``b(8*var)`` / ``b(8*var[i])`` whose byte count is the value of another
-    syntax element (``length`` of the segment, or element ``i`` of an earlier field read
+    ``descriptor`` is one of WD 4.4: ``u(n)``, ``leb128()`` (an unsigned integer of 1
+    to 5 bytes), ``b(n)`` with a constant ``n`` (``n/8`` bytes), or ``b(8*var)`` /
+    ``b(8*var[i])`` whose byte count is the value of another syntax element
+    (``length`` of the segment, or element ``i`` of an earlier field read
     in a loop with variable ``i``). ``meaning`` is the one-sentence semantics of the
     syntax table; when ``allowed`` is given it contains ``{allowed}``, which
     :attr:`semantics` replaces by the allowed values in words.
@@ -90,7 +95,8 @@ class Field:
     allowed: Ranges | None = None
     violation: Violation = Violation.ERROR
     size: int | None = field(init=False, repr=False, compare=False)
-    """Number of bytes for a constant-size descriptor, else None."""
+    """Number of bytes for a constant-size descriptor, else None (``leb128()`` and
+    ``b(8*var)``)."""
     size_var: str = field(init=False, repr=False, compare=False)
     """For ``b(8*var)`` descriptors: the element that holds the byte count, else ""."""
     size_index: str = field(init=False, repr=False, compare=False)
@@ -100,7 +106,9 @@ class Field:
         # Checked at import, so that a malformed table cannot reach the parser.
         fixed = _FIXED.fullmatch(self.descriptor)
         variable = _VARIABLE.fullmatch(self.descriptor)
-        if fixed:
+        if self.descriptor == LEB128:
+            size, size_var, size_index = None, "", ""
+        elif fixed:
             bits = int(fixed.group(2))
             if bits % 8 or not bits or (fixed.group(1) == "u" and bits > 32):
                 raise ValueError(f"{self.name}: descriptor {self.descriptor} not allowed")
@@ -117,8 +125,20 @@ class Field:
 
     @property
     def is_uint(self) -> bool:
-        """True for ``u(n)``: the value is an integer, else a byte string."""
-        return self.descriptor.startswith("u")
+        """True for ``u(n)`` and ``leb128()``: the value is an integer, else a byte
+        string."""
+        return self.descriptor.startswith("u") or self.is_leb128
+
+    @property
+    def is_leb128(self) -> bool:
+        """True for ``leb128()``, whose size is known only once its bytes are read."""
+        return self.descriptor == LEB128
+
+    @property
+    def min_size(self) -> int:
+        """The fewest bytes the field can occupy: its size, 1 for ``leb128()``, 0 for
+        ``b(8*var)``."""
+        return self.size if self.size is not None else int(self.is_leb128)
 
     @property
     def semantics(self) -> str:
@@ -295,7 +315,7 @@ SEGMENT = Structure(
     "segment", "segment", "Segment", "6.2", "5.2",
     (
         Field("marker", "u(16)", "Type of the segment (Table 1); shall not be reserved (5.3)."),
-        Field("length", "u(32)", "Number of bytes of the payload."),
+        Field("length", LEB128, "Number of bytes of the payload."),
         Field("payload", "b(8*length)",
               "Payload, with the syntax of the segment type (6.3 to 6.6)."),
         Field("crc", "u(32)",
@@ -358,9 +378,9 @@ PH = Structure(
               "Base-2 logarithm k of the quantisation step of the hyper-latent "
               "(8.3.1, 8.3.2); shall be {allowed}.",
               ((0, 2),)),
-        Field("parameter_set_hash", "b(256)",
-              "SHA-256 of the parameter-set file (Annex C) with which the codestream is "
-              "decoded."),
+        Field("parameter_set_hash", "b(64)",
+              "The first 8 bytes of the SHA-256 of the parameter-set file (Annex C) with "
+              "which the codestream is decoded."),
     ),
 )
 
@@ -379,7 +399,7 @@ YS = Structure(
         Field("group_index", "u(8)",
               "Index g of the channel group; the g-th YS segment, counting from 0, shall "
               "have group_index g (5.3)."),
-        Loop((Field("tile_size", "u(32)",
+        Loop((Field("tile_size", LEB128,
                     "Number of bytes of the rANS stream of tile t (5.4)."),),
              count="num_tiles", var="t"),
         Loop((Field("tile_data", "b(8*tile_size[t])",

@@ -8,7 +8,7 @@ import zlib
 
 import pytest
 
-from encoder.writer import comment_segment, encode_segment, write_codestream
+from encoder.writer import comment_segment, encode_segment, leb128, write_codestream
 from refdec import levels, syntax
 from refdec.codestream import (
     PictureHeader,
@@ -16,6 +16,7 @@ from refdec.codestream import (
     parse_codestream,
     parse_latent_segment,
     parse_picture_header,
+    read_leb128,
     split_segments,
 )
 from refdec.errors import (
@@ -30,8 +31,9 @@ from refdec.errors import (
 )
 
 SIG = syntax.SIGNATURE
-PH_AT = len(SIG) + 6
-"""Offset of the PH payload: the PH segment always follows the signature."""
+PH_AT = len(SIG) + 3
+"""Offset of the PH payload: the PH segment, whose length is one byte, always follows
+the signature."""
 
 
 def header(**changes: int | bytes) -> PictureHeader:
@@ -41,7 +43,7 @@ def header(**changes: int | bytes) -> PictureHeader:
         width_minus1=99, height_minus1=69, bit_depth=8, colour_primaries=1,
         transfer_characteristics=13, matrix_coefficients=0, quality=2,
         tile_size_log2=2, num_channel_groups=2, hyper_step_log2=0,
-        parameter_set_hash=bytes(range(32)),
+        parameter_set_hash=bytes(range(8)),
     )
     values.update(changes)
     return PictureHeader(**values)  # type: ignore[arg-type]
@@ -72,8 +74,9 @@ def with_ph_field(data: bytes, name: str, value: int) -> bytes:
 
 def refresh_crc(data: bytes, seg: int) -> bytes:
     """Recompute the crc of the segment at offset ``seg``."""
-    length = int.from_bytes(data[seg + 2 : seg + 6], "big")
-    crc_at = seg + 6 + length
+    leb = read_leb128(data, seg + 2, len(data))
+    assert leb is not None
+    crc_at = seg + 2 + leb[1] + leb[0]
     crc = zlib.crc32(data[seg:crc_at]).to_bytes(4, "big")
     return data[:crc_at] + crc + data[crc_at + 4 :]
 
@@ -87,6 +90,13 @@ def pieces(data: bytes) -> list[bytes]:
     return [data[s.offset : s.end] for s in split_segments(data)]
 
 
+def payload_of(piece: bytes) -> bytes:
+    """The payload of one segment of :func:`pieces`."""
+    leb = read_leb128(piece, 2, len(piece))
+    assert leb is not None
+    return piece[2 + leb[1] : -4]
+
+
 # ---- syntax data -----------------------------------------------------------------------
 
 
@@ -96,7 +106,7 @@ def test_picture_header_fields_are_the_syntax_fields() -> None:
 
 
 def test_ph_layout() -> None:
-    assert syntax.PH.fixed_size == 48
+    assert syntax.PH.fixed_size == 24
     assert syntax.PH.field_offset("width_minus1") == 4
     assert syntax.PH.field_offset("parameter_set_hash") == 16
 
@@ -237,16 +247,16 @@ def test_unsupported_version_is_reported_before_the_payload_length() -> None:
     # A later major version may have a longer PH: its version is what is reported.
     data = with_ph_field(small(), "version_major", 2)
     seg = split_segments(small())[0]
-    longer = data[seg.offset : seg.offset + 2] + (49).to_bytes(4, "big") + data[
-        seg.payload_offset : seg.payload_offset + 48] + b"\x00"
+    longer = data[seg.offset : seg.offset + 2] + bytes([25]) + data[
+        seg.payload_offset : seg.payload_offset + 24] + b"\x00"
     longer += zlib.crc32(longer).to_bytes(4, "big")
     with pytest.raises(UnsupportedError):
         parse_codestream(SIG + longer + data[seg.end :])
 
 
-@pytest.mark.parametrize(("length", "where"), [(0, 0), (1, 1), (47, 16), (49, 48)])
+@pytest.mark.parametrize(("length", "where"), [(0, 0), (1, 1), (23, 16), (25, 24)])
 def test_ph_length(length: int, where: int) -> None:
-    payload = (small()[PH_AT : PH_AT + 48] + bytes(2))[:length]
+    payload = (small()[PH_AT : PH_AT + 24] + bytes(2))[:length]
     ph = encode_segment(syntax.MARKER_PH, payload)
     with pytest.raises(HeaderError) as info:
         parse_codestream(SIG + ph + b"".join(pieces(small())[1:]))
@@ -291,7 +301,7 @@ def test_context_groups_fix_the_channel_groups() -> None:
 def test_huge_picture_fails_the_level_before_anything_is_read() -> None:
     h = header(width_minus1=65534, height_minus1=65534)
     data = write_codestream(h, b"", [], check=False)
-    ph_only = data[: PH_AT + 48 + 4]  # no ZS, YS or EOC: reading on would be truncation
+    ph_only = data[: PH_AT + 24 + 4]  # no ZS, YS or EOC: reading on would be truncation
     tracemalloc.start()
     try:
         with pytest.raises(LevelError) as info:
@@ -466,8 +476,9 @@ def test_latent_segment_extents() -> None:
     seg = split_segments(data)[3]
     group, tiles = parse_latent_segment(seg, parse_codestream(data).header, expected_group=0)
     assert group == 0
-    assert tiles[0] == (seg.payload_offset + 1 + 4 * 4, 3)
-    assert sum(n for _, n in tiles) == seg.length - 1 - 4 * 4
+    # group_index and four one-byte tile_size fields precede the streams.
+    assert tiles[0] == (seg.payload_offset + 1 + 4, 3)
+    assert sum(n for _, n in tiles) == seg.length - 1 - 4
     with pytest.raises(SegmentOrderError):
         parse_latent_segment(seg, parse_codestream(data).header, expected_group=1)
 
@@ -475,28 +486,27 @@ def test_latent_segment_extents() -> None:
 @pytest.mark.parametrize("delta", [-1, 1])
 def test_tile_sizes_must_fill_the_payload(delta: int) -> None:
     ph, com, zs, ys0, ys1, eoc = pieces(small())
-    payload = bytearray(ys1[6:-4])
-    last = 1 + 4 * 3
-    size = int.from_bytes(payload[last : last + 4], "big")
-    payload[last : last + 4] = (size + delta).to_bytes(4, "big")
+    payload = bytearray(payload_of(ys1))
+    last = 1 + 3  # tile_size[3], one byte
+    payload[last] += delta
     data = assemble(ph, zs, ys0, encode_segment(syntax.MARKER_YS, bytes(payload)), eoc)
     with pytest.raises(HeaderError) as info:
         parse_codestream(data)
     assert info.value.clause == "7.4"
 
 
-@pytest.mark.parametrize("length", [0, 1, 16])
+@pytest.mark.parametrize("length", [0, 1, 4])
 def test_latent_segment_too_short_for_its_head(length: int) -> None:
     ph, com, zs, ys0, ys1, eoc = pieces(small())
-    short = encode_segment(syntax.MARKER_YS, ys0[6 : 6 + length])
+    short = encode_segment(syntax.MARKER_YS, payload_of(ys0)[:length])
     with pytest.raises(HeaderError):
         parse_codestream(assemble(ph, zs, short, ys1, eoc))
 
 
 def test_huge_tile_size_is_not_trusted() -> None:
     ph, com, zs, ys0, ys1, eoc = pieces(small())
-    payload = bytearray(ys0[6:-4])
-    payload[1:5] = (0xFFFFFFFF).to_bytes(4, "big")
+    payload = bytearray(payload_of(ys0))
+    payload[1:2] = leb128(0xFFFFFFFF)
     with pytest.raises(HeaderError):
         parse_codestream(assemble(ph, zs, encode_segment(syntax.MARKER_YS, bytes(payload)),
                                   ys1, eoc))
@@ -504,7 +514,7 @@ def test_huge_tile_size_is_not_trusted() -> None:
 
 def test_group_index_beyond_the_groups() -> None:
     ph, com, zs, ys0, ys1, eoc = pieces(small())
-    payload = bytearray(ys0[6:-4])
+    payload = bytearray(payload_of(ys0))
     payload[0] = 5
     with pytest.raises(SegmentOrderError):
         parse_codestream(assemble(ph, zs, encode_segment(syntax.MARKER_YS, bytes(payload)),
@@ -526,7 +536,7 @@ def test_writer_checks() -> None:
     with pytest.raises(ValueError):
         write_codestream(header(width_minus1=70000), b"z", tiles, check=False)
     with pytest.raises(ValueError):
-        write_codestream(header(parameter_set_hash=b"short"), b"z", tiles, check=False)
+        write_codestream(header(parameter_set_hash=bytes(32)), b"z", tiles, check=False)
     with pytest.raises(LevelError) as info:
         write_codestream(header(width_minus1=5000), b"z", tiles)
     assert info.value.offset == PH_AT + syntax.PH.field_offset("width_minus1")
@@ -548,3 +558,46 @@ def test_parse_functions_reject_other_segments() -> None:
     with pytest.raises(ValueError):
         parse_latent_segment(ph, parse_picture_header(ph))
     assert parse_picture_header(Segment(ph.marker, ph.offset, ph.length, data)) == header()
+
+
+# ---- leb128() (WD 4.4) -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [0, 1, 127, 128, 16383, 16384, 2**21, 2**28 - 1, 2**32 - 1])
+def test_leb128_round_trip(value: int) -> None:
+    data = leb128(value)
+    assert len(data) == max(1, -(-value.bit_length() // 7))  # the fewest bytes
+    assert read_leb128(data + b"\xff", 0, len(data) + 1) == (value, len(data))
+    assert read_leb128(data, 0, len(data) - 1) is None  # ends before its last byte
+
+
+def test_leb128_may_have_more_bytes_than_it_needs() -> None:
+    assert read_leb128(b"\x80\x00", 0, 2) == (0, 2)
+    assert read_leb128(b"\x85\x80\x80\x80\x00", 0, 5) == (5, 5)
+
+
+@pytest.mark.parametrize("fifth", [0x10, 0x7F, 0x80, 0xFF])
+def test_leb128_fifth_byte_limits_the_element(fifth: int) -> None:
+    data = b"\x80" * 4 + bytes([fifth]) + b"\x00"
+    with pytest.raises(HeaderError) as info:
+        read_leb128(b"xx" + data, 2, len(data) + 2)
+    assert (info.value.clause, info.value.offset) == ("4.4", 6)
+
+
+def test_leb128_writer_range() -> None:
+    with pytest.raises(ValueError):
+        leb128(2**32)
+    with pytest.raises(ValueError):
+        leb128(-1)
+
+
+def test_segment_length_with_more_bytes_than_it_needs() -> None:
+    """A padded segment length (WD 4.4, 5.2) is read with its crc over the bytes as
+    written, and moves the payload."""
+    ph, com, zs, ys0, ys1, eoc = pieces(small())
+    payload = payload_of(zs)
+    body = zs[:2] + bytes([0x80 | len(payload)]) + b"\x80\x80\x80\x00" + payload
+    padded = body + zlib.crc32(body).to_bytes(4, "big")
+    parsed = parse_codestream(assemble(ph, com, padded, ys0, ys1, eoc))
+    assert parsed.z_stream == payload
+    assert parsed.z_offset == len(SIG) + len(ph) + len(com) + 2 + 5

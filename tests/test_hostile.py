@@ -26,9 +26,15 @@ from hypothesis import strategies as st
 
 import refdec
 from encoder.pipeline import encode_detailed
-from encoder.writer import comment_segment, encode_segment, write_codestream
+from encoder.writer import comment_segment, encode_segment, leb128, write_codestream
 from refdec import syntax
-from refdec.codestream import PictureHeader, Segment, parse_codestream, split_segments
+from refdec.codestream import (
+    PictureHeader,
+    Segment,
+    parse_codestream,
+    read_leb128,
+    split_segments,
+)
 from refdec.errors import (
     ChecksumError,
     DecodeError,
@@ -41,11 +47,12 @@ from refdec.errors import (
     TruncatedError,
     UnsupportedError,
 )
-from refdec.params import shipped_parameter_sets
+from refdec.params import parameter_set_id, shipped_parameter_sets
 
 SIG = syntax.SIGNATURE
-PH_AT = len(SIG) + 6
-"""Offset of the PH payload: the PH segment always follows the signature."""
+PH_AT = len(SIG) + 3
+"""Offset of the PH payload: the PH segment, whose length is one byte, always follows
+the signature."""
 REGRESSIONS = Path(__file__).parent / "regressions"
 
 
@@ -55,8 +62,9 @@ def ph_offset(name: str) -> int:
 
 def refresh_crc(data: bytes | bytearray, seg: int) -> bytes:
     """``data`` with the CRC of the segment at offset ``seg`` recomputed (WD 5.2)."""
-    length = int.from_bytes(data[seg + 2 : seg + 6], "big")
-    crc_at = seg + 6 + length
+    leb = read_leb128(bytes(data), seg + 2, len(data))
+    assert leb is not None
+    crc_at = seg + 2 + leb[1] + leb[0]
     return (
         bytes(data[:crc_at])
         + zlib.crc32(data[seg:crc_at]).to_bytes(4, "big")
@@ -142,7 +150,7 @@ def codestreams(draw: st.DrawFn, hashes: tuple[bytes, ...] = ()) -> bytes:
         parameter_set_hash=draw(
             st.sampled_from(hashes)
             if hashes and draw(st.booleans())
-            else st.binary(min_size=32, max_size=32)
+            else st.binary(min_size=8, max_size=8)
         ),
     )
     # Counts as the header asks, when that is small; otherwise (or one time in eight)
@@ -182,9 +190,11 @@ def _frames(data: bytes) -> list[Segment]:
     """The segment frames of a codestream the writer made, whatever their order rules."""
     out, pos = [], len(SIG)
     while pos < len(data):
-        length = int.from_bytes(data[pos + 2 : pos + 6], "big")
-        out.append(Segment(int.from_bytes(data[pos : pos + 2], "big"), pos, length, data))
-        pos += 10 + length
+        leb = read_leb128(data, pos + 2, len(data))
+        assert leb is not None
+        length, size = leb
+        out.append(Segment(int.from_bytes(data[pos : pos + 2], "big"), pos, length, data, size))
+        pos += 2 + size + length + 4
     return out
 
 
@@ -219,7 +229,7 @@ def test_strategy_makes_syntax_valid_codestreams() -> None:
 @given(data=st.data())
 def test_generated_codestreams_raise_only_decode_errors(tiny_codec, data) -> None:
     _, path = tiny_codec
-    hashes = (hashlib.sha256(path.read_bytes()).digest(), *shipped_parameter_sets())
+    hashes = (parameter_set_id(path.read_bytes()), *(h[:8] for h in shipped_parameter_sets()))
     stream = data.draw(codestreams(hashes=hashes), label="codestream")
     cut = data.draw(st.integers(0, len(stream)), label="max_bytes")
     for call in (
@@ -300,15 +310,17 @@ def test_every_bit_flip_gives_a_specific_error(real) -> None:
         elif i < seg.offset + 2:  # marker: reserved or out of order, else the checksum
             assert type(e) in (SegmentOrderError, ChecksumError), (bit, e)
             assert e.offset in (seg.offset, crc_at), (bit, e)
-        else:  # length
-            length = int.from_bytes(bad[seg.offset + 2 : seg.offset + 6], "big")
-            if seg.marker == syntax.MARKER_EOC:
+        else:  # length, a leb128() (WD 4.4) that the flip can also lengthen or shorten
+            leb = read_leb128(bytes(bad), seg.offset + 2, len(bad))
+            assert leb is not None, bit  # 5 bytes follow every length here
+            length, size = leb
+            crc_at = seg.offset + 2 + size + length
+            if seg.marker == syntax.MARKER_EOC and length:
                 assert type(e) is SegmentOrderError and e.offset == seg.offset + 2, (bit, e)
-            elif seg.payload_offset + length + 4 > len(data):
+            elif crc_at + 4 > len(data):
                 assert type(e) is TruncatedError and e.offset == seg.offset, (bit, e)
             else:
-                assert type(e) is ChecksumError, (bit, e)
-                assert e.offset == seg.payload_offset + length, (bit, e)
+                assert type(e) is ChecksumError and e.offset == crc_at, (bit, e)
 
 
 def test_info_agrees_with_decode_on_damage(real) -> None:
@@ -372,7 +384,7 @@ def test_duplicated_reordered_and_missing_segments(real) -> None:
 
 def test_wrong_parameter_set_hash(real, tmp_path) -> None:
     data, path = real
-    for digest in (bytes(32), hashlib.sha256(b"other").digest(), bytes(range(32))):
+    for digest in (bytes(8), hashlib.sha256(b"other").digest()[:8], bytes(range(8))):
         e = decode_error(with_ph_field(data, "parameter_set_hash", digest), path)
         assert type(e) is ParameterSetError and e.clause == "C.1", e
     # A parameter file given by the user is used only if it is the one named.
@@ -381,13 +393,13 @@ def test_wrong_parameter_set_hash(real, tmp_path) -> None:
     e = decode_error(data, other)
     assert type(e) is ParameterSetError
     # info() does not need the parameter set: it reports it as unknown.
-    described = refdec.info(with_ph_field(data, "parameter_set_hash", bytes(32)))
+    described = refdec.info(with_ph_field(data, "parameter_set_hash", bytes(8)))
     assert described["parameter_set"] is None
 
 
 def test_wrong_parameter_set_hash_names_the_field(real) -> None:
     data, path = real
-    e = decode_error(with_ph_field(data, "parameter_set_hash", bytes(32)), path)
+    e = decode_error(with_ph_field(data, "parameter_set_hash", bytes(8)), path)
     assert e.offset == ph_offset("parameter_set_hash")
 
 
@@ -414,7 +426,7 @@ def test_unknown_version_and_profile(real) -> None:
 # ---- levels: refused before allocation, time bounded by the declared size -----------------
 
 
-def huge_header(level: int, w: int, h: int, tile_log2: int = 8, psh: bytes = bytes(32)):
+def huge_header(level: int, w: int, h: int, tile_log2: int = 8, psh: bytes = bytes(8)):
     return PictureHeader(
         version_major=1,
         version_minor=0,
@@ -437,7 +449,7 @@ def huge_header(level: int, w: int, h: int, tile_log2: int = 8, psh: bytes = byt
 @pytest.mark.parametrize("level", [1, 2, 3])
 def test_65535_square_is_refused_before_any_allocation(real, level: int) -> None:
     _, path = real
-    psh = hashlib.sha256(path.read_bytes()).digest()
+    psh = parameter_set_id(path.read_bytes())
     # A complete codestream (ZS, one YS with one tile, EOC) naming the tiny model.
     data = write_codestream(
         huge_header(level, 65535, 65535, psh=psh), b"\x00\x80\x00\x00", [[b"\x00"]], check=False
@@ -461,7 +473,7 @@ def test_65535_square_is_refused_before_any_allocation(real, level: int) -> None
 
 def test_largest_level_1_picture_with_garbage_fails_fast_and_small(real) -> None:
     data, path = real
-    psh = hashlib.sha256(path.read_bytes()).digest()
+    psh = parameter_set_id(path.read_bytes())
     refdec.decode(data, params_path=path)  # compile and cache before measuring
     for w, h, t in ((4096, 1024, 8), (2048, 2048, 8), (4096, 1024, 2)):
         hdr = huge_header(1, w, h, tile_log2=t, psh=psh)
@@ -490,10 +502,12 @@ def replace_tile(data: bytes, group: int, tile: int, new: bytes) -> tuple[bytes,
     ys = [s for s in split_segments(data) if s.marker == syntax.MARKER_YS][group]
     tiles = [p.tile_stream(group, t) for t in range(p.header.num_tiles)]
     tiles[tile] = new
-    payload = bytes([group]) + b"".join(len(t).to_bytes(4, "big") for t in tiles) + b"".join(tiles)
+    sizes = b"".join(leb128(len(t)) for t in tiles)
+    payload = bytes([group]) + sizes + b"".join(tiles)
     seg = encode_segment(syntax.MARKER_YS, payload)
     out = data[: ys.offset] + seg + data[ys.end :]
-    start = ys.payload_offset + 1 + 4 * len(tiles) + sum(len(t) for t in tiles[:tile])
+    head = split_segments(out, allow_prefix=True)[2 + group].payload_offset
+    start = head + 1 + len(sizes) + sum(len(t) for t in tiles[:tile])
     return out, start
 
 

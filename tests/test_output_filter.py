@@ -12,7 +12,7 @@ from encoder.output_filter import design, quantise_weights
 from encoder.pipeline import encode_detailed, load_codec, reconstruct
 from encoder.writer import encode_segment, output_filter_payload, write_codestream
 from refdec import syntax
-from refdec.codestream import OutputFilter, PictureHeader, parse_codestream
+from refdec.codestream import OutputFilter, PictureHeader, parse_codestream, split_segments
 from refdec.errors import HeaderError, SegmentOrderError
 from refdec.output_filter import activity, apply_output_filter, filter_classes
 
@@ -134,8 +134,12 @@ def test_classes_follow_the_thresholds() -> None:
 # -- syntax and order -----------------------------------------------------------------
 
 
+EOC_BYTES = len(encode_segment(syntax.MARKER_EOC, b""))
+"""The EOC segment: marker, a length of one byte, crc."""
+
+
 def small_codestream(of: OutputFilter | None = None, optional=()) -> bytes:  # noqa: ANN001
-    h = PictureHeader(1, 0, 1, 1, 15, 15, 8, 1, 13, 0, 3, 5, 2, 0, bytes(32))
+    h = PictureHeader(1, 0, 1, 1, 15, 15, 8, 1, 13, 0, 3, 5, 2, 0, bytes(8))
     return write_codestream(h, b"zzzz", [[b"aaaa"], [b"bbbb"]], optional, output_filter=of)
 
 
@@ -150,14 +154,15 @@ def test_of_segment_round_trips() -> None:
 
 def _with_of_payload(payload: bytes) -> bytes:
     data = small_codestream()
-    eoc = len(data) - 10
+    eoc = len(data) - EOC_BYTES
     return data[:eoc] + encode_segment(syntax.MARKER_OF, payload) + data[eoc:]
 
 
 def test_bad_of_payloads_name_clause_7_7_and_the_field() -> None:
     of = random_filter(3, 6)
     good = output_filter_payload(of)
-    at = len(small_codestream()) - 10 + 6  # the OF payload's first byte
+    # The OF payload's first byte: after the marker and a one-byte length (<= 82 bytes).
+    at = len(small_codestream()) - EOC_BYTES + 3
     thresholds = of.thresholds[0].to_bytes(4, "big") * 2
     cases = {
         "filter_classes_minus1": (bytes([8]) + good[1:], at),
@@ -180,9 +185,7 @@ def test_of_segment_order() -> None:
     of = output_filter_payload(random_filter(2, 4))
     data = small_codestream()
     # PH ZS YS0 YS1 EOC: the OF segment before YS1, twice, or after a COM segment.
-    cut = [8]
-    for _ in range(4):
-        cut.append(cut[-1] + 10 + int.from_bytes(data[cut[-1] + 2 : cut[-1] + 6], "big"))
+    cut = [8] + [s.end for s in split_segments(data)[:4]]
     seg = encode_segment(syntax.MARKER_OF, of)
     with pytest.raises(SegmentOrderError, match="OF segment after 1 of the 2 YS"):
         parse_codestream(data[: cut[3]] + seg + data[cut[3] :])
