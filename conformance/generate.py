@@ -893,14 +893,14 @@ class Builder:
             segs[1],
             segs[2],
             segs[3],
-            (0xFF90, bytes(range(40))),
+            (0xFF90, bytes(range(200))),  # 200 bytes: a length of two bytes
             segs[4],
             segs[5],
             segs[6],
         ]
         full = kit.build(segs)
         ends = kit.ends(segs)  # ends[i]: offset after segment i
-        assert kit.length_size(segs[4][1]) >= 2, "the cut inside a length needs 2 bytes of it"
+        assert kit.length_size(segs[5][1]) == 2, "the cut inside a length needs 2 bytes of it"
         c = ["5.5", "8.1.2"]
         cuts = (
             ("prefix-k0", ends[2], 0, "cut right after the ZS segment: no residuals"),
@@ -920,7 +920,12 @@ class Builder:
             ),
             ("prefix-k3-in-crc", ends[7] - 2, 3, "cut inside the crc of the last YS segment"),
             ("prefix-k4-no-eoc", ends[7], 4, "all YS segments, no EOC segment"),
-            ("prefix-k1-in-length", ends[3] + 3, 1, "cut inside the length of a segment"),
+            (
+                "prefix-k2-in-length",
+                ends[4] + 3,
+                2,
+                "cut inside the two-byte length of an optional segment",
+            ),
         )
         for id_, n, k, why in cuts:
             yield Draft(
@@ -1336,8 +1341,12 @@ class Builder:
         com = (kit.marker("COM"), b"comment")
         sig_len = len(kit.syntax.SIGNATURE)
         ends = kit.ends(segs)
-        ys1_length = kit.length_size(ys1[1])
-        assert ys1_length >= 2, "the cut inside a length needs 2 bytes of it"
+        # A COM segment of 200 bytes, whose length has two bytes, for the cuts inside and
+        # right after a length (the segments of the base are shorter).
+        long_com = (kit.marker("COM"), b"A comment of two hundred bytes. " * 6 + b"12345678")
+        with_long = kit.build([ph, zs, long_com, ys0, ys1, eoc])
+        long_at = kit.ends([ph, zs])[-1]
+        assert kit.length_size(long_com[1]) == 2
         n = self.negative
 
         def fields(**ch: int) -> bytes:
@@ -1408,24 +1417,22 @@ class Builder:
             ("neg-truncated-in-ph", sig_len + 20, "inside the PH payload"),
             ("neg-truncated-in-marker", ends[2] + 1, "inside the marker of the second YS"),
             ("neg-truncated-after-marker", ends[2] + 2, "right after the marker of the second YS"),
-            ("neg-truncated-in-length", ends[2] + 3, "inside the length of the second YS"),
-            (
-                "neg-truncated-after-length",
-                ends[2] + 2 + ys1_length,
-                "right after the length of the second YS",
-            ),
+            ("neg-truncated-in-length", long_at + 3, "inside the two-byte length of a COM"),
+            ("neg-truncated-after-length", long_at + 4, "right after the length of a COM"),
             ("neg-truncated-in-payload", ends[3] - 10, "inside the payload of the last YS"),
             ("neg-truncated-in-crc", ends[3] - 1, "inside the crc of the last YS"),
             ("neg-truncated-in-eoc", ends[4] - 3, "inside the crc of the EOC segment"),
         ):
+            in_com = "COM" in where
             yield n(
                 id_,
                 ["R-COMPLETE"],
-                f"The codestream ends {where}.",
-                base[:cut],
+                f"The codestream ends {where}"
+                + (" segment of 200 bytes between ZS and YS." if in_com else "."),
+                (with_long if in_com else base)[:cut],
                 clauses=["5.2"],
                 elements=["marker", "length", "payload", "crc"],
-                mods=[f"first {cut} bytes"],
+                mods=(["COM of 200 bytes inserted"] if in_com else []) + [f"first {cut} bytes"],
             )
         # 5.2 crc
         yield n(
@@ -1776,17 +1783,23 @@ class Builder:
             elements=["tile_size", "tile_data"],
             mods=["YS0 payload = group_index and tile_size fields only"],
         )
-        assert len(kit.writer.leb128(sizes[0])) >= 2, "tile_size[0] needs 2 bytes for the cut"
-        yield n(
-            "neg-ys-ends-in-tile-size",
-            ["R-YS-LENGTH"],
-            "A YS payload that ends after the first byte of its first tile_size, a "
-            "leb128() of two bytes.",
-            kit.build([ph, zs, (kit.marker("YS"), kit.ys_payload(0, t0)[:2]), ys1, eoc]),
-            clauses=["7.4", "4.4"],
-            elements=["tile_size"],
-            mods=["YS0 payload = group_index and the first byte of tile_size[0]"],
-        )
+        two_bytes = kit.writer.leb128(200)  # 0xC8 0x01
+        for id_, payload, why in (
+            ("neg-ys-ends-in-tile-size", b"\x00" + two_bytes[:1],
+             "ends after the first byte of tile_size[0] = 200, a leb128() of two bytes"),
+            ("neg-ys-ends-before-tile-size", b"\x00" + two_bytes,
+             "ends after tile_size[0] = 200 (two bytes), before tile_size[1]: long enough "
+             "for 1 + num_tiles bytes, too short for the fields"),
+        ):
+            yield n(
+                id_,
+                ["R-YS-LENGTH"],
+                f"A YS payload of {len(payload)} bytes that {why}.",
+                kit.build([ph, zs, (kit.marker("YS"), payload), ys1, eoc]),
+                clauses=["7.4", "4.4"],
+                elements=["tile_size"],
+                mods=[f"YS0 payload = {payload.hex(' ')}"],
+            )
         # 4.4 leb128()
         zs_length = kit.padded_leb128(len(zs[1]), 0x10)
         yield n(
@@ -1804,7 +1817,7 @@ class Builder:
         ys0_bad = bytes([0]) + kit.padded_leb128(sizes[0], 0x80) + ys0[1][ys0_tile0:]
         yield n(
             "neg-leb128-tile-size",
-            ["R-LEB128", "R-YS-LENGTH"],
+            ["R-LEB128"],
             "tile_size[0] of the first YS segment is a leb128() whose fifth byte, 0x80, "
             "says that a sixth follows.",
             kit.build([ph, zs, (kit.marker("YS"), ys0_bad), ys1, eoc]),

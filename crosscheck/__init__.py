@@ -40,12 +40,14 @@ DecodeError = (CodestreamError, EntropyError, ParameterSetError)
 
 
 @cache
-def _available() -> dict[str, Path]:
+def _available() -> dict[str, Path | None]:
     """First 8 bytes of the SHA-256 (hex) -> file of every parameter set available to the
-    decoder (WD C.1 step 1)."""
-    return {
-        hashlib.sha256(p.read_bytes()).hexdigest()[:16]: p for p in sorted(DATA_DIR.glob("*.olp"))
-    }
+    decoder (WD C.1 step 1); None for a prefix that files of different hashes share."""
+    found: dict[str, dict[str, Path]] = {}
+    for p in sorted(DATA_DIR.glob("*.olp")):
+        sha = hashlib.sha256(p.read_bytes()).hexdigest()
+        found.setdefault(sha[:16], {})[sha] = p
+    return {k: next(iter(v.values())) if len(v) == 1 else None for k, v in found.items()}
 
 
 @cache
@@ -59,6 +61,7 @@ def select_parameter_set(h: Header) -> ParameterSet:
     R-GROUPS-CONTEXT (WD 7.2; ``parse`` checks R-GROUPS-DIVIDE-M with the M returned)."""
     sha = h.parameter_set_hash.hex()
     need(sha in _available(), "R-PARAMETER-SET", f"parameter set {sha} is not available")
+    need(_available()[sha] is not None, "R-PARAMETER-SET", f"parameter set {sha} is ambiguous")
     ps = _parameter_set(sha)
     need(h.quality < ps.Q, "R-QUALITY", f"quality {h.quality}, Q = {ps.Q}")
     g = h.num_channel_groups

@@ -225,9 +225,7 @@ def parse(
             need(marker != YS or len(groups) < g, "R-YS-COUNT", f"more than {g} YS segments")
             need(marker != EOC or len(groups) == g, "R-YS-COUNT", f"{len(groups)} YS, not {g}")
             need(marker != OF or len(groups) == g, "R-OF-AFTER-YS", f"OF after {len(groups)} YS")
-        leb = read_leb128(data, pos + 2, n)
-        if prefix and leb is None:
-            break
+        leb = read_leb128(data, pos + 2, n)  # in prefix mode its 5 bytes are all here
         need(leb is not None, "R-COMPLETE", "codestream ends inside a length")
         length, size = leb
         end = pos + 2 + size + length

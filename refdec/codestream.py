@@ -369,7 +369,7 @@ def _read(
                 leb = read_leb128(data, pos, end)
                 if leb is None:
                     raise HeaderError(
-                        f"{structure.key} payload ends inside {label}",
+                        f"{structure.key} payload ends before the last byte of {label}",
                         offset=pos,
                         clause=clause,
                     )

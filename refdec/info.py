@@ -41,6 +41,7 @@ def info(data: bytes) -> dict:
                 "name": marker_name(s.marker),
                 "offset": s.offset,
                 "length": s.length,
+                "end": s.end,
             }
             for s in split_segments(data)
         ],

@@ -295,19 +295,32 @@ def find_parameter_set(
     """The parameter set named by ``parameter_set_hash`` ``identifier``: the one whose
     file's SHA-256 begins with these 8 bytes (WD 7.2, C.1).
 
-    ``extra`` is a parameter file supplied by the user; it is used only if its hash
-    matches, so a codestream can never be decoded with other weights than it names.
-    ``hash_offset``, the position of the hash in the codestream, is the offset of the
-    error raised when no parameter set matches.
+    ``extra`` is a parameter file supplied by the user, available besides the shipped
+    ones; a file is used only if its hash begins with ``identifier``, so a codestream can
+    never be decoded with other weights than it names. Raises :class:`ParameterSetError`
+    at ``hash_offset``, the position of the hash in the codestream, when no available
+    set matches or when sets with different hashes do (C.1 step 1: ambiguous).
     """
+    matches: dict[bytes, bytes | Path] = {
+        sha: path
+        for sha, path in shipped_parameter_sets().items()
+        if sha[:PARAMETER_SET_ID_BYTES] == identifier
+    }
     if extra is not None:
         data = Path(extra).read_bytes()
-        if parameter_set_id(data) == identifier:
-            return load_parameter_set(data)
-    path = shipped_parameter_set(identifier)
-    if path is None:
+        sha = hashlib.sha256(data).digest()
+        if sha[:PARAMETER_SET_ID_BYTES] == identifier:
+            matches[sha] = data
+    if not matches:
         raise ParameterSetError(
             f"no parameter set whose SHA-256 begins with {identifier.hex()} is available",
             offset=hash_offset,
         )
-    return _load_path(path)
+    if len(matches) > 1:
+        raise ParameterSetError(
+            f"{len(matches)} parameter sets whose SHA-256 begins with {identifier.hex()} "
+            "are available: the choice is ambiguous",
+            offset=hash_offset,
+        )
+    (found,) = matches.values()
+    return load_parameter_set(found) if isinstance(found, bytes) else _load_path(found)

@@ -502,7 +502,7 @@ def test_encode_with_each_shipped_model(capsys: pytest.CaptureFixture[str], tmp_
         )
         assert code == 0, err
         sha = hashlib.sha256((DATA_DIR / f"{model}.olp").read_bytes()).digest()
-        assert parse_codestream(out.read_bytes()).header.parameter_set_hash == sha
+        assert parse_codestream(out.read_bytes()).header.parameter_set_hash == sha[:8]
 
 
 def test_encode_unknown_model_exit_1(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

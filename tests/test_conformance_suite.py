@@ -108,7 +108,7 @@ def test_every_requirement_of_the_wd_has_a_negative_case(cases: list[runner.Case
     that violates it (or requirements.not_violatable explains why none can)."""
     from refdec.params import find_parameter_set, shipped_parameter_sets
 
-    params = find_parameter_set(next(iter(shipped_parameter_sets())))
+    params = find_parameter_set(next(iter(shipped_parameter_sets()))[:8])
     wd = requirements.by_id()
     assert len(wd) >= 30
     violated = {r for c in cases for r in c.meta["violates"]}
@@ -140,7 +140,7 @@ def test_negative_cases_violate_one_requirement_each(cases: list[runner.Case]) -
     lacking = set(wd) - alone - set(together)
     from refdec.params import find_parameter_set, shipped_parameter_sets
 
-    params = find_parameter_set(next(iter(shipped_parameter_sets())))
+    params = find_parameter_set(next(iter(shipped_parameter_sets()))[:8])
     lacking = {r for r in lacking if requirements.not_violatable(r, params) is None}
     assert not lacking
 

@@ -57,7 +57,8 @@ def test_tables_build_without_warnings(tmp_path: Path) -> None:
     text = html.unescape(re.sub(r"<[^>]*>", "", (out / "index.html").read_text()))
     for expected in (
         "parameter_set_hash",
-        "b(256)",
+        "b(64)",
+        "leb128()",  # length and tile_size (WD 4.4)
         "in the range 2 to 8",
         "tile_data[ t ]",
         "b(8*tile_size[t])",

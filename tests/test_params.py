@@ -80,3 +80,26 @@ def test_shipped_set_loads_and_round_trips_through_the_container():
     p = load_parameter_set(SHIPPED)
     assert p.m == p.gain_mean.shape[1] and len(p.gs) == 4
     assert mutated(lambda rec: None) == SHIPPED
+
+
+def test_parameter_set_is_found_by_the_first_8_bytes_of_its_hash(tmp_path, monkeypatch):
+    """WD C.1 step 1: a set whose SHA-256 begins with parameter_set_hash; none, or two
+    with different hashes, is an error at the field's offset."""
+    import hashlib
+
+    from refdec import params
+
+    data = (DATA_DIR / "openlic-1.olp").read_bytes()
+    sha = hashlib.sha256(data).digest()
+    assert params.parameter_set_id(data) == sha[:8]
+    assert params.find_parameter_set(sha[:8]).m == load_parameter_set(data).m
+    with pytest.raises(ParameterSetError, match="is available") as info:
+        params.find_parameter_set(bytes(8), hash_offset=27)
+    assert info.value.offset == 27
+    # A second file whose hash shares the 8 bytes (made here by pretending: finding one
+    # takes about 2^32 hash computations) makes the choice ambiguous.
+    shipped = params.shipped_parameter_sets()
+    twin = sha[:8] + bytes(24)
+    monkeypatch.setattr(params, "shipped_parameter_sets", lambda: {**shipped, twin: tmp_path})
+    with pytest.raises(ParameterSetError, match="ambiguous"):
+        params.find_parameter_set(sha[:8])

@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     image, depth = read_image(args.image)
     data = encode(image, bit_depth=depth, quality=args.quality, channel_groups=args.groups)
     # Every prefix ending after a segment, from the ZS on (PH and ZS are required, 5.5).
-    ends = [s["offset"] + s["length"] + 10 for s in refdec.info(data)["segments"]][1:]
+    ends = [s["end"] for s in refdec.info(data)["segments"]][1:]
     print(f"{args.image}, quality {args.quality}, {len(data)} bytes, {args.groups} groups\n")
     rule = "=======  ========  ======  ========="
     table = [rule, "bytes    fraction  groups  PSNR (dB)", rule]
