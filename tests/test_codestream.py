@@ -601,3 +601,21 @@ def test_segment_length_with_more_bytes_than_it_needs() -> None:
     parsed = parse_codestream(assemble(ph, com, padded, ys0, ys1, eoc))
     assert parsed.z_stream == payload
     assert parsed.z_offset == len(SIG) + len(ph) + len(com) + 2 + 5
+
+
+def test_structure_overhead_quoted_in_clause_5() -> None:
+    """The note of WD 5: 84 bytes of structure for a 768 x 512 picture with 2 groups of
+    2 tiles and a one-class OF segment (stream sizes of a Kodak file at 0.06 bpp)."""
+    from pathlib import Path
+
+    from refdec.codestream import OutputFilter
+
+    h = header(width_minus1=767, height_minus1=511, tile_size_log2=5)
+    assert h.num_tiles == 2
+    tiles = [[bytes(1814), bytes(646)], [bytes(5), bytes(4)]]
+    of = OutputFilter(7, (), (((0,) * 8,) * 3,))
+    data = write_codestream(h, bytes(373), tiles, output_filter=of)
+    coded = 373 + sum(len(t) for g in tiles for t in g) + 2 + 24  # OF: 2 fields, 24 taps
+    assert len(data) - coded == 84
+    wd = Path(__file__).parents[1] / "spec" / "05-codestream.rst"
+    assert "take\n   84 bytes" in wd.read_text()
