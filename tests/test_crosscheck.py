@@ -27,6 +27,7 @@ pytest.importorskip("numba")
 crosscheck = pytest.importorskip("crosscheck")
 
 PICTURES = [
+    "hdr-leb128-padded",
     "size-1x1",
     "size-2x3",
     "size-16x16",
@@ -42,7 +43,13 @@ PICTURES = [
     "hdr-version-minor-1",
     "opt-between-ys",
 ]
-PREFIXES = ["prefix-k0", "prefix-k2-in-optional", "prefix-k3-in-marker", "prefix-cut-in-zs"]
+PREFIXES = [
+    "prefix-k0",
+    "prefix-k2-in-optional",
+    "prefix-k2-in-length",
+    "prefix-k3-in-marker",
+    "prefix-cut-in-zs",
+]
 NEGATIVES = [
     "neg-empty",
     "neg-signature-short",
@@ -59,6 +66,12 @@ NEGATIVES = [
     "neg-two-bad-tiles",
     "neg-zs-trailing-byte",
     "neg-hyper-step-3",
+    # The leb128() framing (WD 4.4, 5.2, 7.4).
+    "neg-truncated-in-length",
+    "neg-leb128-length",
+    "neg-leb128-tile-size",
+    "neg-ys-ends-in-tile-size",
+    "neg-ys-ends-before-tile-size",
 ]
 
 
