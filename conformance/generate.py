@@ -212,6 +212,8 @@ class Toolkit:
         out = bytearray()
         for f in self.syntax.PH.fields():
             v = changes.get(f.name, getattr(header, f.name))
+            if not isinstance(v, int):
+                assert len(v) == f.size, f"{f.name} needs {f.size} bytes"
             out += v.to_bytes(f.size, "big") if isinstance(v, int) else bytes(v)
         return bytes(out)
 
@@ -2005,7 +2007,7 @@ class Builder:
             mods=["a byte appended to ZS"],
         )
         # The parameter set: a decoder shall not substitute another one (7.2, C.1).
-        other = hashlib.sha256(b"no such parameter set").digest()
+        other = hashlib.sha256(b"no such parameter set").digest()[:8]
         yield n(
             "neg-unknown-parameter-set",
             ["R-PARAMETER-SET"],
