@@ -12,7 +12,8 @@ remaining input is decoded whole and as a prefix. Oracles: the only exception is
 DecodeError; a decoded picture has the declared size and sample type and samples
 within the bit depth; the prefix of the whole length decodes to the same samples.
 
-The numba kernels (refdec.entropy, refdec.network, refdec.simd) are compiled, with
+The numba kernels (refdec.entropy, refdec.network, refdec.simd, refdec.output_filter)
+are compiled, with
 numba's bounds checking on (an out-of-bounds access raises IndexError instead of
 reading memory; the vector loads of refdec.simd are not checked, the padded layout of
 refdec.network keeps them inside the arrays),
@@ -40,7 +41,8 @@ import atheris  # noqa: E402
 import numpy as np  # noqa: E402
 
 with atheris.instrument_imports(
-    include=["refdec"], exclude=["refdec.entropy", "refdec.network", "refdec.simd"]
+    include=["refdec"],
+    exclude=["refdec.entropy", "refdec.network", "refdec.simd", "refdec.output_filter"],
 ):
     import refdec
     from refdec.codestream import parse_codestream
