@@ -225,9 +225,7 @@ class Toolkit:
         return self.build(segs)
 
     def ys_payload(self, group: int, tiles: list[bytes], sizes: list[int] | None = None) -> bytes:
-        sizes = [len(t) for t in tiles] if sizes is None else sizes
-        head = bytes([group]) + b"".join(self.writer.leb128(n) for n in sizes)
-        return head + b"".join(tiles)
+        return self.writer.latent_stream_payload(group, tiles, sizes)
 
     def ends(self, segments: list[tuple[int, bytes]]) -> list[int]:
         """Offset just after each of ``segments`` in :meth:`build` of them."""
@@ -1415,26 +1413,30 @@ class Builder:
             mods=["no bytes"],
         )
         # 5.2 complete segments
-        for id_, cut, where in (
-            ("neg-truncated-in-ph", sig_len + 20, "inside the PH payload"),
-            ("neg-truncated-in-marker", ends[2] + 1, "inside the marker of the second YS"),
-            ("neg-truncated-after-marker", ends[2] + 2, "right after the marker of the second YS"),
-            ("neg-truncated-in-length", long_at + 3, "inside the two-byte length of a COM"),
-            ("neg-truncated-after-length", long_at + 4, "right after the length of a COM"),
-            ("neg-truncated-in-payload", ends[3] - 10, "inside the payload of the last YS"),
-            ("neg-truncated-in-crc", ends[3] - 1, "inside the crc of the last YS"),
-            ("neg-truncated-in-eoc", ends[4] - 3, "inside the crc of the EOC segment"),
+        com_where = "segment of 200 bytes between ZS and YS"
+        with_com200 = (with_long, ["COM of 200 bytes inserted"])
+        plain = (base, [])
+        for id_, (source, mods), cut, where in (
+            ("neg-truncated-in-ph", plain, sig_len + 20, "inside the PH payload"),
+            ("neg-truncated-in-marker", plain, ends[2] + 1, "inside the marker of the second YS"),
+            ("neg-truncated-after-marker", plain, ends[2] + 2,
+             "right after the marker of the second YS"),
+            ("neg-truncated-in-length", with_com200, long_at + 3,
+             f"inside the two-byte length of a COM {com_where}"),
+            ("neg-truncated-after-length", with_com200, long_at + 4,
+             f"right after the length of a COM {com_where}"),
+            ("neg-truncated-in-payload", plain, ends[3] - 10, "inside the payload of the last YS"),
+            ("neg-truncated-in-crc", plain, ends[3] - 1, "inside the crc of the last YS"),
+            ("neg-truncated-in-eoc", plain, ends[4] - 3, "inside the crc of the EOC segment"),
         ):
-            in_com = "COM" in where
             yield n(
                 id_,
                 ["R-COMPLETE"],
-                f"The codestream ends {where}"
-                + (" segment of 200 bytes between ZS and YS." if in_com else "."),
-                (with_long if in_com else base)[:cut],
+                f"The codestream ends {where}.",
+                source[:cut],
                 clauses=["5.2"],
                 elements=["marker", "length", "payload", "crc"],
-                mods=(["COM of 200 bytes inserted"] if in_com else []) + [f"first {cut} bytes"],
+                mods=[*mods, f"first {cut} bytes"],
             )
         # 5.2 crc
         yield n(

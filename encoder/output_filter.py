@@ -17,7 +17,13 @@ import numpy as np
 from encoder.writer import encode_segment, output_filter_payload
 from refdec import syntax
 from refdec.codestream import OutputFilter
-from refdec.output_filter import activity, apply_output_filter, filter_classes, filter_taps
+from refdec.output_filter import (
+    TAP_REACH,
+    activity,
+    apply_output_filter,
+    filter_classes,
+    filter_taps,
+)
 
 CLASS_CHOICES = (1, 2, 4, 8)
 """Numbers of activity classes the encoder tries."""
@@ -54,7 +60,7 @@ def normal_equations(
     tt = np.zeros((num_classes, 3))
     h, w = classes.shape
     for y0, y1 in _bands(h, w):
-        a, b = max(0, y0 - 2), min(h, y1 + 2)  # the taps reach two rows (WD 8.9.3)
+        a, b = max(0, y0 - TAP_REACH), min(h, y1 + TAP_REACH)  # rows the taps read
         cls = classes[y0:y1].reshape(-1)
         order = np.argsort(cls, kind="stable")
         bounds = np.searchsorted(cls[order], np.arange(num_classes + 1))

@@ -105,6 +105,20 @@ def comment_segment(text: str) -> tuple[int, bytes]:
     return syntax.MARKER_COM, _encode(syntax.COM, {"comment": text.encode("utf-8")}, {})
 
 
+def latent_stream_payload(
+    group: int, tiles: Sequence[bytes], sizes: Sequence[int] | None = None
+) -> bytes:
+    """The payload of the YS segment of channel group ``group`` with the tile streams
+    ``tiles`` (WD 6.5); ``sizes`` replaces the ``tile_size`` fields, which are otherwise
+    the lengths of the streams (other values make invalid payloads, for tests)."""
+    values = {
+        "group_index": group,
+        "tile_size": [len(t) for t in tiles] if sizes is None else list(sizes),
+        "tile_data": list(tiles),
+    }
+    return _encode(syntax.YS, values, {"num_tiles": len(tiles)})
+
+
 def output_filter_payload(of: OutputFilter) -> bytes:
     """The payload of an OF segment (WD 6.7) carrying ``of``."""
     values = {
@@ -166,13 +180,7 @@ def write_codestream(
         parts.append(encode_segment(marker, payload))
     parts.append(encode_segment(syntax.MARKER_ZS, _encode(syntax.ZS, {"hyper_data": z_stream}, {})))
     for g, tiles in enumerate(group_tiles):
-        values = {
-            "group_index": g,
-            "tile_size": [len(t) for t in tiles],
-            "tile_data": list(tiles),
-        }
-        payload = _encode(syntax.YS, values, {"num_tiles": len(tiles)})
-        parts.append(encode_segment(syntax.MARKER_YS, payload))
+        parts.append(encode_segment(syntax.MARKER_YS, latent_stream_payload(g, tiles)))
     if output_filter is not None:
         payload = output_filter_payload(output_filter)
         segment = encode_segment(syntax.MARKER_OF, payload)

@@ -365,6 +365,7 @@ def _read(
                 continue
             assert isinstance(el, Field), "payload structures call no other structure"
             label = el.name + "".join(f"[{index[v]}]" for v in index)
+            value: Value
             if el.is_leb128:
                 leb = read_leb128(data, pos, end)
                 if leb is None:
@@ -374,31 +375,28 @@ def _read(
                         clause=clause,
                     )
                 value, size = leb
-                read.setdefault(el.name, []).append(value)
-                yield el, pos, value
-                pos += size
-                continue
-            if el.size is not None:
-                size = el.size
-            elif el.size_index:
-                size = read[el.size_var][index[el.size_index]]
             else:
-                size = variables[el.size_var]
-            if size > end - pos:
-                raise HeaderError(
-                    f"{structure.key} payload ends inside {label}: it needs {size} bytes, "
-                    f"{end - pos} are left",
-                    offset=pos,
-                    clause=clause,
-                )
-            value: Value
-            if el.is_uint:
-                value = _uint(data, pos, size)
+                if el.size is not None:
+                    size = el.size
+                elif el.size_index:
+                    size = read[el.size_var][index[el.size_index]]
+                else:
+                    size = variables[el.size_var]
+                if size > end - pos:
+                    raise HeaderError(
+                        f"{structure.key} payload ends inside {label}: it needs {size} "
+                        f"bytes, {end - pos} are left",
+                        offset=pos,
+                        clause=clause,
+                    )
+                if el.is_uint:
+                    value = _uint(data, pos, size)
+                elif el.size is not None:
+                    value = data[pos : pos + size]
+                else:
+                    value = (pos, size)
+            if isinstance(value, int):
                 read.setdefault(el.name, []).append(value)
-            elif el.size is not None:
-                value = data[pos : pos + size]
-            else:
-                value = (pos, size)
             yield el, pos, value
             pos += size
 

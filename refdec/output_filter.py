@@ -25,12 +25,16 @@ from numba import njit, prange
 from refdec.codestream import OutputFilter
 from refdec.syntax import OF_TAPS
 
+TAP_OFFSETS = ((0, 1), (1, 0), (1, 1), (1, -1), (0, 2), (2, 0))
+"""The pairs ``(dy, dx)`` of taps 0 to 5 of WD 8.9.3: ``s(-dy, -dx) + s(dy, dx) - 2 s(0, 0)``."""
+TAP_REACH = max(max(abs(dy), abs(dx)) for dy, dx in TAP_OFFSETS)
+"""Rows and columns the taps of WD 8.9.3 reach on each side of a position (2)."""
 ACTIVITY_RADIUS = 2
 """The activity of a position sums the gradients of the (2 r + 1)^2 positions around it
 (WD 8.9.1)."""
-CONTEXT_ROWS = ACTIVITY_RADIUS + 1
+CONTEXT_ROWS = max(ACTIVITY_RADIUS + 1, TAP_REACH)
 """Rows above and below a filtered row that it depends on: the gradient reads one row
-beyond the activity window (8.9.1); the taps of 8.9.3 reach two."""
+beyond the activity window (8.9.1), the taps of 8.9.3 reach ``TAP_REACH``."""
 BAND_ROWS = 64
 """Rows filtered at a time."""
 
@@ -128,10 +132,6 @@ def _filter(s, cls, weights, shift, peak):  # noqa: ANN001 - numba kernel
     return out
 
 
-TAP_OFFSETS = ((0, 1), (1, 0), (1, 1), (1, -1), (0, 2), (2, 0))
-"""The pairs ``(dy, dx)`` of taps 0 to 5 of WD 8.9.3: ``s(-dy, -dx) + s(dy, dx) - 2 s(0, 0)``."""
-
-
 def filter_taps(samples: np.ndarray, c: int) -> np.ndarray:
     """The eight taps ``f_i`` of WD 8.9.3 for component ``c`` at every position, as an
     (H, W, 8) array of the type of ``samples`` (a signed or floating-point type;
@@ -139,11 +139,12 @@ def filter_taps(samples: np.ndarray, c: int) -> np.ndarray:
     coefficients to them, and for decoders in floating point; :func:`apply_output_filter`
     computes the same taps in its kernel."""
     h, w = samples.shape[:2]
-    s = np.pad(samples, ((2, 2), (2, 2), (0, 0)), mode="edge")
+    r = TAP_REACH
+    s = np.pad(samples, ((r, r), (r, r), (0, 0)), mode="edge")
     out = np.empty((h, w, OF_TAPS), samples.dtype)
 
     def at(dy: int, dx: int, k: int) -> np.ndarray:
-        return s[2 + dy : 2 + dy + h, 2 + dx : 2 + dx + w, k]
+        return s[r + dy : r + dy + h, r + dx : r + dx + w, k]
 
     two = 2 * at(0, 0, c)
     for i, (dy, dx) in enumerate(TAP_OFFSETS):

@@ -276,12 +276,18 @@ def parameter_set_id(data: bytes) -> bytes:
     return hashlib.sha256(data).digest()[:PARAMETER_SET_ID_BYTES]
 
 
+def _shipped_named(identifier: bytes) -> dict[bytes, Path]:
+    """The shipped parameter files whose SHA-256 begins with ``identifier``, by hash."""
+    return {
+        sha: path
+        for sha, path in shipped_parameter_sets().items()
+        if sha[:PARAMETER_SET_ID_BYTES] == identifier
+    }
+
+
 def shipped_parameter_set(identifier: bytes) -> Path | None:
     """The shipped parameter file named by ``parameter_set_hash`` ``identifier``."""
-    for sha, path in shipped_parameter_sets().items():
-        if sha[:PARAMETER_SET_ID_BYTES] == identifier:
-            return path
-    return None
+    return next(iter(_shipped_named(identifier).values()), None)
 
 
 @cache
@@ -301,11 +307,7 @@ def find_parameter_set(
     at ``hash_offset``, the position of the hash in the codestream, when no available
     set matches or when sets with different hashes do (C.1 step 1: ambiguous).
     """
-    matches: dict[bytes, bytes | Path] = {
-        sha: path
-        for sha, path in shipped_parameter_sets().items()
-        if sha[:PARAMETER_SET_ID_BYTES] == identifier
-    }
+    matches: dict[bytes, bytes | Path] = {**_shipped_named(identifier)}
     if extra is not None:
         data = Path(extra).read_bytes()
         sha = hashlib.sha256(data).digest()

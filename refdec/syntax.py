@@ -69,11 +69,11 @@ def ranges_of(values: Iterable[int]) -> Ranges:
 
 
 _FIXED = re.compile(r"([ub])\((\d+)\)")
+_VARIABLE = re.compile(r"b\(8\*(\w+)(?:\[(\w)\])?\)")
 LEB128 = "leb128()"
 """The descriptor of a variable-length unsigned integer (WD 4.4)."""
 LEB128_MAX_BYTES = 5
 """Most bytes of a ``leb128()`` element (WD 4.4, R-LEB128); its value is below 2^32."""
-_VARIABLE = re.compile(r"b\(8\*(\w+)(?:\[(\w)\])?\)")
 
 
 @dataclass(frozen=True)

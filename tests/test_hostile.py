@@ -26,7 +26,12 @@ from hypothesis import strategies as st
 
 import refdec
 from encoder.pipeline import encode_detailed
-from encoder.writer import comment_segment, encode_segment, leb128, write_codestream
+from encoder.writer import (
+    comment_segment,
+    encode_segment,
+    latent_stream_payload,
+    write_codestream,
+)
 from refdec import syntax
 from refdec.codestream import (
     PictureHeader,
@@ -502,13 +507,12 @@ def replace_tile(data: bytes, group: int, tile: int, new: bytes) -> tuple[bytes,
     ys = [s for s in split_segments(data) if s.marker == syntax.MARKER_YS][group]
     tiles = [p.tile_stream(group, t) for t in range(p.header.num_tiles)]
     tiles[tile] = new
-    sizes = b"".join(leb128(len(t)) for t in tiles)
-    payload = bytes([group]) + sizes + b"".join(tiles)
+    payload = latent_stream_payload(group, tiles)
     seg = encode_segment(syntax.MARKER_YS, payload)
     out = data[: ys.offset] + seg + data[ys.end :]
-    head = split_segments(out, allow_prefix=True)[2 + group].payload_offset
-    start = head + 1 + len(sizes) + sum(len(t) for t in tiles[:tile])
-    return out, start
+    # The streams end the payload: tile ``tile`` starts where the later ones leave off.
+    end = split_segments(out, allow_prefix=True)[2 + group].payload_offset + len(payload)
+    return out, end - sum(len(t) for t in tiles[tile:])
 
 
 @pytest.mark.parametrize("group", [0, 1])
