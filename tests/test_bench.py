@@ -460,6 +460,29 @@ def test_float_checkpoint_in_training_order_decodes_the_encoders_residuals(tiny_
     assert metrics.psnr_rgb(refdec.decode(enc.data, params_path=path).samples, rec) > 25
 
 
+@pytest.mark.parametrize("k", [1, 2])
+def test_float_model_reads_the_hyper_latent_with_the_coded_step(k):
+    """The shipped model at quality 0 with the hyper-latent step 2^k (WD 7.2): the
+    float model must read the coded ``z_hat`` times the step, as refdec does (8.3.2),
+    or its means miss the residuals (it then lay 30 dB below refdec's picture)."""
+    pytest.importorskip("torch")
+    import refdec
+    from encoder.pipeline import encode_detailed, load_codec
+    from openlic.bench.floatnet import FloatModel, load_float_checkpoint
+
+    codec = load_codec()
+    model = load_float_checkpoint(ROOT / "models/openlic-1/train.pt", codec.model)
+    from PIL import Image
+
+    img = np.asarray(Image.open(ROOT / "samples/seeding.png").convert("RGB"))[:64, :128]
+    enc = encode_detailed(img, quality=0, hyper_step_log2=k, refine_iterations=0, codec=codec)
+    fm = FloatModel(model, codec.params.num_qualities)
+    rec, _ = fm.reconstruct(
+        fm.analyse(img), 0, enc.residuals, enc.analysis.z_hat, enc.analysis.hyper_step_log2
+    )
+    assert metrics.psnr_rgb(refdec.decode(enc.data).samples, rec) > 45
+
+
 def test_float_checkpoint_of_another_model_is_refused(tiny_codec, tmp_path):
     torch = pytest.importorskip("torch")
     from encoder.model import OpenLICModel

@@ -593,7 +593,9 @@ class OpenLIC(Codec):
                 fast, point = coded("openlic-fast", q, 0)
                 yield point
             if fm is not None:
-                rec, est_bits = fm.reconstruct(state, q, fast.residuals)
+                rec, est_bits = fm.reconstruct(
+                    state, q, fast.residuals, fast.analysis.z_hat, fast.analysis.hyper_step_log2
+                )
                 if fast.output_filter is not None:
                     # The same codestream's filter (WD 8.9) on the float model's
                     # samples: the curves then differ only in the networks.

@@ -3,12 +3,13 @@
 Two different things, for two different questions:
 
 * :class:`FloatModel` runs the **float model** (a training checkpoint) end to end:
-  ``g_a``, ``h_a``, rounding of ``z``, ``h_s``, the gains of the quality index, the
+  ``g_a``, ``h_a``, ``h_s``, the gains of the quality index, the
   residuals the integer encoder chose, the inverse gains and ``g_s``, all in float32,
-  as in training (:class:`encoder.model.OpenLICModel`) but with those residuals
-  instead of noise. Compared with the integer decoder at the same quality it measures
-  what the export to integers (post-training quantisation, WD Annex C) costs: the
-  quantisation loss in BD-rate.
+  as in training (:class:`encoder.model.OpenLICModel`) but with the residuals and
+  the hyper-latent (with its step) that the integer encoder coded instead of noise.
+  Compared with the integer decoder at the same quality it measures what the export
+  to integers (post-training quantisation, WD Annex C) costs: the quantisation loss
+  in BD-rate.
 * :class:`FloatNet` is a **float32 PyTorch decoder of the integer network** itself:
   every integer layer of the parameter set (WD 8.6) becomes a float convolution with
   weights ``W / 2^s`` and biases ``B / 2^s - 1/2`` (per output channel ``s``: the
@@ -88,13 +89,11 @@ class FloatModel:
 
     @torch.no_grad()
     def analyse(self, image: np.ndarray) -> dict[str, Any]:
-        """The quality-independent part: ``y``, ``z_hat``, mean and scale, bits of z.
+        """The quality-independent part: the latent ``y`` and hyper-latent ``z``.
 
-        Padding and cropping follow the encoder (:func:`encoder.pipeline.analyse`):
+        Padding and cropping follow the encoder (:func:`encoder.pipeline.latents`):
         replicate padding to a multiple of 64, latent ``ceil(H/16) x ceil(W/16)``.
         """
-        from encoder.model import gaussian_likelihood
-
         m = self.model
         h, w = image.shape[:2]
         x = torch.from_numpy(image.astype(np.float32) / 255.0).permute(2, 0, 1)[None]
@@ -102,43 +101,50 @@ class FloatModel:
         hy, wy = math.ceil(h / 16), math.ceil(w / 16)
         hz, wz = math.ceil(hy / 4), math.ceil(wy / 4)
         y = m.analysis(x)
-        z_hat = torch.round(m.h_a(y))[..., :hz, :wz]
-        mean, log_scale = m.hyper_synthesis(z_hat)
-        z_scale = m.log_z_scale.exp()[None, :, None, None].expand_as(z_hat)
-        bits_z = float(-torch.log2(gaussian_likelihood(z_hat, z_scale)).sum())
-        return {
-            "h": h,
-            "w": w,
-            "y": y[..., :hy, :wy],
-            "mean": mean[..., :hy, :wy],
-            "log_scale": log_scale[..., :hy, :wy],
-            "bits_z": bits_z,
-        }
+        return {"h": h, "w": w, "y": y[..., :hy, :wy], "z": m.h_a(y)[..., :hz, :wz]}
 
     @torch.no_grad()
     def reconstruct(
-        self, state: dict[str, Any], quality: int, residuals: np.ndarray | None = None
+        self,
+        state: dict[str, Any],
+        quality: int,
+        residuals: np.ndarray | None = None,
+        z_hat: np.ndarray | None = None,
+        hyper_step_log2: int = 0,
     ) -> tuple[np.ndarray, float]:
         """8-bit picture and estimated bits (likelihoods of ``y_hat`` and ``z_hat``).
 
-        ``residuals`` (M, Hy, Wy), those the integer encoder wrote, replace the rounding:
-        the encoder chooses them by rate and distortion (WD E.3.2), and the quantisation
-        loss compares the two decoders on the same choice, not two encoders.
+        ``residuals`` (M, Hy, Wy) and ``z_hat`` (MZ, Hz, Wz), the values the integer
+        encoder wrote with the hyper-latent step ``2^hyper_step_log2`` (WD 7.2, 8.3),
+        replace the rounding: the encoder chooses them by rate and distortion (WD
+        E.3), and the quantisation loss compares the two decoders on the same choice,
+        not two encoders. As in WD 8.3.2 the hyper synthesis reads ``z_hat`` times the
+        step, and ``z_hat`` is coded with its scales divided by the step (8.3.1).
         """
         from encoder.model import gaussian_likelihood, run_chain
+
+        m = self.model
+        step = float(1 << hyper_step_log2)
+        if z_hat is None:
+            z_q = torch.round(state["z"] / step)
+        else:
+            z_q = torch.from_numpy(z_hat.astype(np.float32))[None]
+        hy, wy = state["y"].shape[-2:]
+        mean, log_scale = m.hyper_synthesis(z_q * step)
+        mean, log_scale = mean[..., :hy, :wy], log_scale[..., :hy, :wy]
+        z_scale = (m.log_z_scale.exp() / step)[None, :, None, None].expand_as(z_q)
+        bits_z = float(-torch.log2(gaussian_likelihood(z_q, z_scale)).sum())
 
         g = self.gain[quality][None, :, None, None]
         ig = self.inv_gain[quality][None, :, None, None]
         quantise = torch.round if residuals is None else _given(residuals)
         # Group by group with the context networks of a model that has them.
-        r, scale, y_hat = self.model.quantise_groups(
-            state["y"], state["mean"], state["log_scale"], g, ig, quantise
-        )
+        r, scale, y_hat = m.quantise_groups(state["y"], mean, log_scale, g, ig, quantise)
         r_hat = torch.round(r) if residuals is None else torch.from_numpy(residuals)[None]
         bits_y = float(-torch.log2(gaussian_likelihood(r_hat.float(), scale)).sum())
-        x_hat = run_chain(self.model.g_s, y_hat)[0, :, : state["h"], : state["w"]]
+        x_hat = run_chain(m.g_s, y_hat)[0, :, : state["h"], : state["w"]]
         pic = torch.round(x_hat.clamp(0, 1) * 255).to(torch.uint8).permute(1, 2, 0)
-        return np.ascontiguousarray(pic.numpy()), bits_y + state["bits_z"]
+        return np.ascontiguousarray(pic.numpy()), bits_y + bits_z
 
 
 def _given(residuals: np.ndarray) -> Callable[[torch.Tensor], torch.Tensor]:
