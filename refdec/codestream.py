@@ -268,6 +268,8 @@ class ParsedCodestream:
 
     data: bytes = field(repr=False)
     """The codestream the offsets refer to."""
+    segments: tuple[Segment, ...]
+    """Every complete segment read, in codestream order (WD 5.3)."""
     header: PictureHeader
     z_offset: int
     """Absolute offset of the ZS payload, the hyper-latent rANS stream."""
@@ -664,6 +666,7 @@ def parse_codestream(data: bytes, *, max_bytes: int | None = None) -> ParsedCode
     assert w.header is not None and w.zs is not None
     return ParsedCodestream(
         data=data,
+        segments=tuple(w.segments),
         header=w.header,
         z_offset=w.zs.payload_offset,
         z_length=w.zs.length,

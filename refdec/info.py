@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from refdec.codestream import marker_name, parse_codestream, split_segments
+from refdec.codestream import marker_name, parse_codestream
 from refdec.params import shipped_parameter_set
 
 
@@ -43,7 +43,7 @@ def info(data: bytes) -> dict:
                 "length": s.length,
                 "end": s.end,
             }
-            for s in split_segments(data)
+            for s in parsed.segments
         ],
         "groups": [
             {"index": g.index, "tile_bytes": [n for _, n in g.tiles]} for g in parsed.groups
