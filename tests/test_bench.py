@@ -830,3 +830,20 @@ def test_bench_compare_command_and_its_report_section(capsys, pictures, tmp_path
     text = report.render(rd, None, compare=cmp)
     assert "Visual comparison" in text and "results/compare.png" in text
     assert _docutils_errors(text) == []
+
+
+def test_psnr_gap_reads_the_test_curve_at_the_anchor_rates():
+    """tools/psnr_gap.py: a test curve 1 dB above the anchor at every rate gives +1 dB
+    at each anchor rate inside it, and nothing at a rate beyond its end."""
+    from tools.psnr_gap import gaps
+
+    bits = [1000.0, 2000.0, 4000.0, 8000.0]
+    anchor = [[p, b, 30.0 + i, 33.0 + i, 0.9] for i, (p, b) in enumerate(zip([1, 2, 3, 4], bits))]
+    test = [[q, b, 31.0 + i, 34.0 + i, 0.9] for i, (q, b) in enumerate(zip([0, 1, 2], bits))]
+    rd_json = {
+        "pictures": [{"name": "a.png", "width": 10, "height": 10}],
+        "per_image": {"openlic": {"a.png": test}, "jpeg2000": {"a.png": anchor}},
+    }
+    g = gaps(rd_json, "openlic", "jpeg2000", "psnr_rgb")["a.png"]
+    assert sorted(g) == [1, 2, 3]
+    assert all(v == pytest.approx(1.0) for v in g.values())
