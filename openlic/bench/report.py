@@ -282,7 +282,7 @@ def rd_lines(rd: dict, fig_dir: str) -> list[str]:
     out += _per_picture_lines(rd, fig_dir)
     out += _matched_lines(rd)
     out += _section("Quantisation loss", "~")
-    # The float model decodes the residuals of the encoder without refinement.
+    # The float model decodes the latents of the encoder without refinement.
     loss = fast or rd["bd"]
     qrows = [(name, loss[name]) for name in ("openlic-float", "openlic-float-est")
              if name in loss]
@@ -290,8 +290,9 @@ def rd_lines(rd: dict, fig_dir: str) -> list[str]:
         out += [
             "BD-rate of the integer decoder against the float model it was exported "
             "from, run end to end in float32 at the same quality indices on the same "
-            "residuals, those of the encoder without refinement (positive: the integer "
-            "decoder needs more bits for the same quality).",
+            "residuals and hyper-latent (with its step), those of the encoder without "
+            "refinement, and with the same output filter (positive: the integer decoder "
+            "needs more bits for the same quality).",
             "",
         ]
         rows = [[_curve_label(rd, name) + f" ({rd['curves'][name]['rate']})"]
