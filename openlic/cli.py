@@ -428,6 +428,8 @@ def _bench_rd(args: argparse.Namespace, *, write: bool = True) -> dict:
     _existing_file(args.params, "parameter set")
     _existing_file(args.float_checkpoint, "float checkpoint")
     _existing_file(getattr(args, "compare", None), "results file")
+    _existing_file(args.reuse, "results file")
+    reuse = json.loads(_read_bytes(args.reuse)) if args.reuse else None
     images = _bench_images(args)
     extra: dict[str, Any] = {
         "float_checkpoint": Path(args.float_checkpoint) if args.float_checkpoint else None,
@@ -438,7 +440,7 @@ def _bench_rd(args: argparse.Namespace, *, write: bool = True) -> dict:
     cache = rd.ResultCache(None if args.no_cache else Path(args.cache))
     results = _bench_call(
         rd.run_rd, images, codecs, cache=cache, progress=not args.no_progress, log=_log,
-        machine=_machine(), folder=str(args.images),
+        machine=_machine(), folder=str(args.images), reuse=reuse,
     )
     print(rd.summary(results))
     compare_to = getattr(args, "compare", None)
@@ -787,6 +789,9 @@ def _add_bench_parser(sub: Any, fmt: type) -> None:
         p.add_argument("--cache", metavar="DIR", default=DEFAULT_CACHE,
                        help=f"result cache, to resume a run (default: {DEFAULT_CACHE})")
         p.add_argument("--no-cache", action="store_true", help="use no result cache")
+        p.add_argument("--reuse", metavar="JSON",
+                       help="an earlier rd.json: take its results where it measured the "
+                       "same codec (settings, versions, code) on the same picture")
 
     def speed_options(p: argparse.ArgumentParser, *, memory: bool = True) -> None:
         p.add_argument("--quality", type=_nonnegative_int, metavar="Q",

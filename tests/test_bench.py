@@ -237,6 +237,28 @@ def test_run_rd(pictures, tmp_path):
     assert not rd.compare(res, worse)[1]
 
 
+def test_run_rd_reuses_an_earlier_runs_results(pictures, tmp_path):
+    """--reuse: the rows of a codec whose signature an earlier rd.json recorded, on the
+    same pictures, are taken from it; a codec with other settings is coded again."""
+    pytest.importorskip("scipy")
+    from openlic.bench import rd
+
+    images = rd.list_images(pictures)
+    Quantiser.calls = 0
+    first = rd.run_rd(images, [Quantiser()], progress=False, log=lambda m: None)
+    rd.write_json(first, tmp_path / "rd.json")
+    earlier = json.loads((tmp_path / "rd.json").read_text())
+    again = rd.run_rd(images, [Quantiser()], progress=False, log=lambda m: None, reuse=earlier)
+    assert Quantiser.calls == 2 and again["results_reused"] == [2, 2]
+    for a, b in zip(again["average"]["toy"], first["average"]["toy"]):
+        assert a["bpp"] == pytest.approx(b["bpp"], rel=1e-5)
+        assert a["psnr_rgb"] == pytest.approx(b["psnr_rgb"], rel=1e-5)
+    other = Quantiser()
+    other.params = (32, 16)
+    rd.run_rd(images, [other], progress=False, log=lambda m: None, reuse=earlier)
+    assert Quantiser.calls == 4
+
+
 def test_bd_of_openlic_and_fast_against_toy(pictures):
     """BD-rate of the curve named openlic against an anchor, end to end; the encoder
     without refinement is a second test curve, against the anchors and OpenLIC."""

@@ -89,6 +89,38 @@ def _clean(x: Any) -> Any:
     return x
 
 
+def signature_digest(codec: Codec) -> str:
+    """A short digest of everything the results of ``codec`` depend on
+    (:meth:`Codec.signature`); ``rd.json`` records it for each codec."""
+    return hashlib.sha256(codec.signature().encode()).hexdigest()[:16]
+
+
+def reused_rows(earlier: dict | None, codec: Codec, name: str, sha: str) -> list[dict] | None:
+    """The rows of ``codec`` on picture ``name`` from an earlier run's results, where
+    that run measured the same codec (the same signature digest) on the same picture
+    (the same SHA-256 of its samples); None otherwise. Values come back as ``rd.json``
+    stored them, to six significant digits."""
+    if not earlier:
+        return None
+    if earlier.get("codecs", {}).get(codec.name, {}).get("signature") != signature_digest(codec):
+        return None
+    pic = next((p for p in earlier.get("pictures", []) if p["name"] == name), None)
+    if pic is None or pic["sha256"] != sha:
+        return None
+    pixels = pic["width"] * pic["height"]
+    cols = earlier["per_image_columns"]
+    rows = []
+    for curve, meta in earlier["curves"].items():
+        if meta["codec"] != codec.name:
+            continue
+        for values in earlier["per_image"][curve].get(name, []):
+            r = dict(zip(cols, values))
+            ms = r["msssim"]
+            rows.append({"curve": curve, **r, "bpp": r["bits"] / pixels,
+                         "msssim_db": None if ms is None else msssim_db(ms)})
+    return rows or None
+
+
 class ResultCache:
     """Rows of one (codec, picture) pair, stored as JSON under a content key."""
 
@@ -98,8 +130,7 @@ class ResultCache:
     def _path(self, codec: Codec, image_sha: str) -> Path | None:
         if self.folder is None:
             return None
-        sig = hashlib.sha256(codec.signature().encode()).hexdigest()[:16]
-        return self.folder / codec.name / f"{image_sha[:16]}-{sig}.json"
+        return self.folder / codec.name / f"{image_sha[:16]}-{signature_digest(codec)}.json"
 
     def get(self, codec: Codec, image_sha: str) -> list[dict] | None:
         p = self._path(codec, image_sha)
@@ -284,8 +315,13 @@ def run_rd(
     log: Callable[[str], None] = print,
     machine: dict | None = None,
     folder: str = "",
+    reuse: dict | None = None,
 ) -> dict:
-    """Run the benchmark; returns the results (the content of ``rd.json``)."""
+    """Run the benchmark; returns the results (the content of ``rd.json``).
+
+    ``reuse``: the results of an earlier run, whose rows are taken where it measured
+    the same codec on the same picture (:func:`reused_rows`) instead of coding again.
+    """
     started = datetime.datetime.now(datetime.timezone.utc)
     cache = cache or ResultCache(None)
     usable, skipped = [], {}
@@ -305,9 +341,10 @@ def run_rd(
         info[c.name] = {
             "label": c.label, "version": c.version(), "settings": c.settings,
             "param_name": c.param_name, "params": list(c.params),
+            "signature": signature_digest(c),
         }
     pictures = []
-    cached = 0
+    cached = reused = 0
     bar = _progress(len(images) * len(usable), progress)
     try:
         for path in images:
@@ -320,6 +357,9 @@ def run_rd(
                     bar.set_postfix_str(f"{path.name} {c.name}")
                 rows = cache.get(c, sha)
                 cached += rows is not None
+                if rows is None:
+                    rows = reused_rows(reuse, c, path.name, sha)
+                    reused += rows is not None
                 if rows is None:
                     # Rounded as stored, so that cached and fresh results agree exactly.
                     rows = _clean(measure(c, image, with_msssim=not why_ms))
@@ -348,6 +388,7 @@ def run_rd(
         "picture_folder": folder,
         "pictures": pictures,
         "results_from_cache": [cached, len(images) * len(usable)],
+        "results_reused": [reused, len(images) * len(usable)],
         "codecs": info,
         "skipped": skipped,
         "msssim": None if not why_ms else why_ms,

@@ -222,6 +222,14 @@ def rd_lines(rd: dict, fig_dir: str) -> list[str]:
             "result cache of an earlier run with the same settings and codec versions.",
             "",
         ]
+    reused, total = rd.get("results_reused", [0, 0])
+    if reused:
+        out += [
+            f"{reused} of the {total} (codec, picture) results were taken from the "
+            "results of an earlier run (``--reuse``) that measured the same codec, with "
+            "the same settings, versions and code, on the same picture.",
+            "",
+        ]
     if n < 24:
         out += [
             ".. note::",
@@ -550,7 +558,9 @@ def method_lines() -> list[str]:
         "its target rates. The other codecs have fixed quality parameters.",
         f"* **Regenerate** everything on this page: ``{REGENERATE}`` (``openlic bench all "
         "--images /work/shared/data/kodak``); ``openlic bench rd --compare "
-        "docs/results/rd.json`` re-measures and compares with the figures published here.",
+        "docs/results/rd.json`` re-measures and compares with the figures published "
+        "here; ``--reuse docs/results/rd.json`` codes again only the codecs whose "
+        "settings, versions or code differ from those of the figures published here.",
         "",
     ]
     return out
