@@ -486,16 +486,17 @@ def test_float_checkpoint_in_training_order_decodes_the_encoders_residuals(tiny_
 def test_float_model_reads_the_hyper_latent_with_the_coded_step(k):
     """The shipped model at quality 0 with the hyper-latent step 2^k (WD 7.2): the
     float model must read the coded ``z_hat`` times the step, as refdec does (8.3.2),
-    or its means miss the residuals (it then lay 30 dB below refdec's picture)."""
+    or its means miss the residuals (before the fix its picture lay 23 dB (k = 1) and
+    20 dB (k = 2) from refdec's on a 128 x 192 crop of the same picture)."""
     pytest.importorskip("torch")
+    from PIL import Image
+
     import refdec
     from encoder.pipeline import encode_detailed, load_codec
     from openlic.bench.floatnet import FloatModel, load_float_checkpoint
 
     codec = load_codec()
     model = load_float_checkpoint(ROOT / "models/openlic-1/train.pt", codec.model)
-    from PIL import Image
-
     img = np.asarray(Image.open(ROOT / "samples/seeding.png").convert("RGB"))[:64, :128]
     enc = encode_detailed(img, quality=0, hyper_step_log2=k, refine_iterations=0, codec=codec)
     fm = FloatModel(model, codec.params.num_qualities)
@@ -864,6 +865,7 @@ def test_psnr_gap_reads_the_test_curve_at_the_anchor_rates():
     test = [[q, b, 31.0 + i, 34.0 + i, 0.9] for i, (q, b) in enumerate(zip([0, 1, 2], bits))]
     rd_json = {
         "pictures": [{"name": "a.png", "width": 10, "height": 10}],
+        "per_image_columns": ["param", "bits", "psnr_rgb", "psnr_ycbcr", "msssim"],
         "per_image": {"openlic": {"a.png": test}, "jpeg2000": {"a.png": anchor}},
     }
     g = gaps(rd_json, "openlic", "jpeg2000", "psnr_rgb")["a.png"]

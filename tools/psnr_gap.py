@@ -23,13 +23,13 @@ import numpy as np
 
 from openlic.bench.bdrate import quality_at_rate
 
-COLUMNS = ("param", "bits", "psnr_rgb", "psnr_ycbcr", "msssim")
+METRICS = ("psnr_rgb", "psnr_ycbcr", "msssim")
 
 
 def gaps(rd: dict, test: str, anchor: str, metric: str) -> dict[str, dict[float, float]]:
     """Per picture: anchor parameter -> test quality minus anchor quality at the
     anchor's rate on that picture (absent where the test curve does not reach it)."""
-    col = COLUMNS.index(metric)
+    col = rd["per_image_columns"].index(metric)
     pixels = {p["name"]: p["width"] * p["height"] for p in rd["pictures"]}
     out: dict[str, dict[float, float]] = {}
     for name, rows in rd["per_image"][anchor].items():
@@ -48,7 +48,7 @@ def main() -> None:
     ap.add_argument("rd_json", nargs="?", type=Path, default=Path("docs/results/rd.json"))
     ap.add_argument("--test", default="openlic", help="test curve (default openlic)")
     ap.add_argument("--anchor", default="jpeg2000", help="anchor curve (default jpeg2000)")
-    ap.add_argument("--metric", default="psnr_rgb", choices=COLUMNS[2:])
+    ap.add_argument("--metric", default="psnr_rgb", choices=METRICS)
     ap.add_argument("--pictures", action="store_true", help="also each picture's mean gap")
     args = ap.parse_args()
     rd = json.loads(args.rd_json.read_text())
