@@ -253,3 +253,76 @@ def test_encoder_filter_is_what_the_decoders_apply() -> None:
     off = encode_detailed(img, quality=224, codec=shipped_codec, refine_iterations=0,
                           output_filter=False)
     assert off.output_filter is None and parse_codestream(off.data).output_filter is None
+
+
+def test_probe_classes_mark_the_block_edges() -> None:
+    """tools/output_filter_probe.py (models/README): the block-position classes mark the
+    first and last rows and columns of every 16 x 16 block of the latent grid."""
+    from tools.output_filter_probe import position_classes
+
+    hv = position_classes(35, 33, "hv")
+    edge_cols = {0, 15, 16, 31, 32}
+    edge_rows = {0, 15, 16, 31, 32}
+    for y in range(35):
+        for x in range(33):
+            assert hv[y, x] == (x in edge_cols) + 2 * (y in edge_rows)
+    assert np.array_equal(position_classes(35, 33, "edge"), (hv > 0).astype(np.uint8))
+    assert not position_classes(35, 33, "none").any()
+    with pytest.raises(ValueError, match="position classing"):
+        position_classes(4, 4, "diagonal")
+
+
+def test_probe_fits_never_lose_with_finer_classes_or_more_taps() -> None:
+    """Least squares over nested classes and nested taps: each refinement of the probe's
+    variants fits at least as well, and its 8-tap fit is the filter the encoder fits
+    (E.3.3) before rounding."""
+    from encoder.output_filter import normal_equations, solve
+    from tools.output_filter_probe import fitted_sse, position_classes
+
+    y, x = np.mgrid[0:48, 0:40]
+    original = np.stack([(3 * y + 2 * x) % 256, (y * x) % 256, (5 * x) % 256], -1).astype(np.uint8)
+    decoded = np.clip(original + RNG.integers(-9, 10, original.shape), 0, 255).astype(np.uint8)
+    a = activity(decoded)
+    act = filter_classes(a, (int(np.median(a)),)).astype(np.int64)
+    plain = fitted_sse(original, decoded, act, extra=False)
+    assert fitted_sse(original, decoded, act, extra=True) <= plain + 1e-6
+    edge = act + 2 * position_classes(48, 40, "edge")
+    assert fitted_sse(original, decoded, edge, extra=False) <= plain + 1e-6
+    xx, xt, tt = normal_equations(original, decoded, act.astype(np.uint8), 2)
+    w = solve(xx, xt)
+    encoder_sse = np.sum(tt) - 2 * np.sum(w * xt) + np.einsum("kci,kcij,kcj->", w, xx, w)
+    assert plain == pytest.approx(encoder_sse, rel=1e-6)
+    assert plain < np.sum((decoded.astype(float) - original) ** 2)
+
+
+def test_probe_edge_excess_is_zero_for_an_even_error() -> None:
+    """The probe's block-edge excess: 1 and 0 dB where every position errs alike; where
+    the edges err twice as much, the ratio is 2 and the gain that of the error removed."""
+    from tools.output_filter_probe import edge_excess, position_classes
+
+    count = np.full((16, 16), 10.0)
+    assert edge_excess(3 * count, count) == pytest.approx((1.0, 0.0))
+    edge = position_classes(16, 16, "edge").astype(bool)
+    sse = np.where(edge, 2.0, 1.0) * count
+    ratio, gain = edge_excess(sse, count)
+    assert ratio == pytest.approx(2.0)
+    assert gain == pytest.approx(10 * np.log10(sse.sum() / count.sum()))
+
+
+def test_probe_prints_every_variant(tmp_path, capsys) -> None:  # noqa: ANN001
+    """The probe's command line on a small picture: the block-edge line of each quality,
+    then one line per variant (classes x positions x taps)."""
+    from PIL import Image
+
+    from tools.output_filter_probe import main
+
+    y, x = np.mgrid[0:40, 0:56]
+    img = np.stack([(4 * x) % 256, (3 * y) % 256, (x * y) % 256], -1).astype(np.uint8)
+    Image.fromarray(img).save(tmp_path / "p.png")
+    argv = [str(tmp_path / "p.png"), "--qualities", "64", "--classes", "1", "2"]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("sys.argv", ["output_filter_probe.py", *argv])
+        assert main() == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 + 1 + 2 * 3 * 2
+    assert all(line.startswith("64 ") for line in lines[1:2] + lines[3:])
