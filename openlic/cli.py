@@ -624,7 +624,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="refine the latent for the picture with N descent steps of the float "
         "decoder (WD E.3.1): smaller files at the same PSNR, slower; 0 turns it off "
-        "(about 3 times faster, files about 3 %% larger); default: the encoder's "
+        "(about 4 times faster, files about 3 %% larger); default: the encoder's "
         "default (8 steps, for pictures up to 4 megapixels)",
     )
     e.add_argument(
