@@ -25,6 +25,7 @@ import numpy as np
 from encoder.pictures import read_image
 from encoder.pipeline import Codec, encode_detailed, load_codec, reconstruct
 from openlic.bench.bdrate import bd_rate
+from openlic.bench.metrics import psnr_rgb
 
 
 def codec_of(spec: str) -> Codec:
@@ -37,17 +38,21 @@ def codec_of(spec: str) -> Codec:
     return load_codec(Path(params), Path(weights))
 
 
+def coded_point(
+    codec: Codec, img: np.ndarray, quality: int, hyper_step_log2: int | None = None
+) -> tuple[float, float, int]:
+    """Whole-file bits per pixel, PSNR-RGB of the decoded 8-bit picture (which the
+    encoder knows exactly) and the ``hyper_step_log2`` coded, of the default encoder
+    at ``quality`` (the step imposed where given, else chosen)."""
+    enc = encode_detailed(img, quality=quality, codec=codec, hyper_step_log2=hyper_step_log2)
+    rec = reconstruct(enc.analysis, enc.residuals, quality, codec.params, 8, enc.output_filter)
+    bpp = 8 * len(enc.data) / (img.shape[0] * img.shape[1])
+    return bpp, psnr_rgb(img, rec), enc.analysis.hyper_step_log2
+
+
 def curves(codec: Codec, pictures: list[np.ndarray], qualities: list[int]) -> np.ndarray:
-    """(pictures, qualities, 3): bits per pixel, PSNR-RGB and the ``hyper_step_log2``."""
-    out = np.zeros((len(pictures), len(qualities), 3))
-    for i, img in enumerate(pictures):
-        for j, q in enumerate(qualities):
-            enc = encode_detailed(img, quality=q, codec=codec)
-            rec = reconstruct(enc.analysis, enc.residuals, q, codec.params, 8, enc.output_filter)
-            mse = max(float(np.mean((rec.astype(np.float64) - img) ** 2)), 1e-10)
-            bpp = 8 * len(enc.data) / (img.shape[0] * img.shape[1])
-            out[i, j] = bpp, 10 * math.log10(255**2 / mse), enc.analysis.hyper_step_log2
-    return out
+    """(pictures, qualities, 3): the :func:`coded_point` of each picture and quality."""
+    return np.array([[coded_point(codec, img, q) for q in qualities] for img in pictures])
 
 
 def main() -> int:

@@ -23,8 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from encoder.pictures import read_image
-from encoder.pipeline import Codec, encode_detailed, load_codec, reconstruct
+from encoder.pipeline import Codec, load_codec
 from openlic.bench.bdrate import bd_rate
+from tools.encoder_bd import coded_point
 
 MODES: dict[str, int | None] = {"k=0": 0, "k=1": 1, "chosen": None}
 """The ways of coding the hyper-latent: ``hyper_step_log2`` imposed, or the encoder's."""
@@ -37,14 +38,7 @@ def measure(codec: Codec, pictures: list[np.ndarray], qualities: list[int]) -> d
     for p, img in enumerate(pictures):
         for i, q in enumerate(qualities):
             for mode, k in MODES.items():
-                enc = encode_detailed(img, quality=q, codec=codec, hyper_step_log2=k)
-                rec = reconstruct(
-                    enc.analysis, enc.residuals, q, codec.params, 8, enc.output_filter
-                )
-                mse = np.mean((rec.astype(np.float64) - img) ** 2)
-                bpp = 8 * len(enc.data) / (img.shape[0] * img.shape[1])
-                psnr = 10 * math.log10(255**2 / max(mse, 1e-10))
-                out[mode][p, i] = (bpp, psnr, enc.analysis.hyper_step_log2)
+                out[mode][p, i] = coded_point(codec, img, q, k)
     return out
 
 

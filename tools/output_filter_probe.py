@@ -137,10 +137,14 @@ def probe(
             res["pixels"] += h * w
             err = np.sum((dec.astype(np.float64) - img) ** 2, axis=2)
             res["sse"] += float(err.sum())
-            for i in range(LATENT_STRIDE):
-                for j in range(LATENT_STRIDE):
-                    res["block_sse"][i, j] += err[i::LATENT_STRIDE, j::LATENT_STRIDE].sum()
-                    res["block_count"][i, j] += err[i::LATENT_STRIDE, j::LATENT_STRIDE].size
+            # The position of every sample within its block, as one index.
+            at = (np.arange(h)[:, None] % LATENT_STRIDE) * LATENT_STRIDE + (
+                np.arange(w)[None, :] % LATENT_STRIDE
+            )
+            blocks = (LATENT_STRIDE, LATENT_STRIDE)
+            cells = LATENT_STRIDE * LATENT_STRIDE
+            res["block_sse"] += np.bincount(at.ravel(), err.ravel(), cells).reshape(blocks)
+            res["block_count"] += np.bincount(at.ravel(), minlength=cells).reshape(blocks)
             a = activity(dec)
             for n in activity_classes:
                 thresholds = quantile_thresholds(a, n)
