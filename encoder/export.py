@@ -28,6 +28,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from encoder.model import (
+    DECODER_SIDE,
+    ENCODER_SIDE,
     SCALE_MAX,
     SCALE_MIN,
     ModelConfig,
@@ -306,13 +308,6 @@ def export(model: OpenLICModel, calib_patches: np.ndarray) -> bytes:
     ):
         rec[key] = np.array([v], np.int32)
     return write_container(rec, PARAMS_MAGIC)
-
-
-ENCODER_SIDE = ("g_a.", "g_a_linear.", "h_a.")
-"""The analysis transforms, which only the encoder has."""
-DECODER_SIDE = ("h_s.", "h_s_out.", "g_s.", "log_z_scale")
-"""The float decoder networks, which the latent refinement descends through (E.3.1),
-beside the context networks ``ctx.`` of a model that has them."""
 
 
 ENERGY_PATCHES = 2

