@@ -157,7 +157,13 @@ def test_encoder_bd_of_a_set_against_itself_is_zero(tmp_path, capsys) -> None:  
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr("sys.argv", ["encoder_bd.py", *argv])
         assert main() == 0
-    last = capsys.readouterr().out.splitlines()[-1]
+    out = capsys.readouterr().out.splitlines()
+    # Per set, one line per quality: the higher quality codes more bits, at a higher PSNR.
+    rows = [line.split() for line in out if line.strip().startswith("quality")]
+    assert len(rows) == 4
+    for low, high in (rows[0:2], rows[2:4]):
+        assert float(high[2]) > float(low[2]) and float(high[4]) > float(low[4])
+    last = out[-1]
     assert last == (
         "shipped against shipped: average curves +0.00 %, qualities up to 128 +0.00 %, "
         "picture by picture +0.00 %"
