@@ -126,8 +126,7 @@ def output_filter_payload(of: OutputFilter) -> bytes:
         "filter_shift": of.shift,
         "class_threshold": list(of.thresholds),
         "filter_coeff": [
-            [[w + syntax.OF_COEFF_OFFSET for w in taps] for taps in cls]
-            for cls in of.coefficients
+            [[w + syntax.OF_COEFF_OFFSET for w in taps] for taps in cls] for cls in of.coefficients
         ],
     }
     return _encode(syntax.OF, values, {})
